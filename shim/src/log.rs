@@ -1,0 +1,1 @@
+//! STUB: to be written. See docs/shim-internals.md.

@@ -1,0 +1,84 @@
+//! The network layer: routing, IPv4 input and output, ICMP, loopback.
+//!
+//! Transports meet it at two narrow types: `InboundDatagram` (handed up after validation and
+//! reassembly) and `OutboundDatagram` (handed down for routing, header building, fragmentation
+//! and link output). Neither side sees Ethernet or ARP.
+
+use core::net::Ipv4Addr;
+
+use crate::socket::RxMeta;
+
+/// A validated IPv4 datagram addressed to us, handed to a transport (UDP, later TCP, raw).
+/// Carries every header field, because ip(7) control messages expose them.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundDatagram<'a> {
+    pub src: Ipv4Addr,
+    /// The destination in the IP header (IP_PKTINFO's ipi_addr).
+    pub dst: Ipv4Addr,
+    pub protocol: u8,
+    pub ttl: u8,
+    pub tos: u8,
+    pub ident: u16,
+    /// Raw IP options (0..=40 bytes), as received.
+    pub options: &'a [u8],
+    /// The whole IP header (for ICMP errors that quote it, and raw sockets).
+    pub header: &'a [u8],
+    /// The transport payload (after reassembly).
+    pub payload: &'a [u8],
+    /// Interface it arrived on (loopback: 1).
+    pub ifindex: u32,
+    /// Link-layer broadcast/multicast destination (sk_buff pkt_type), for UDP's rules.
+    pub link_broadcast: bool,
+    /// Destination is a broadcast address of ours (255.255.255.255 or the subnet broadcast).
+    pub ip_broadcast: bool,
+    pub meta: RxMeta,
+}
+
+/// Path MTU discovery mode of the sending socket (IP_MTU_DISCOVER values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PmtuMode {
+    Dont = 0,
+    Want = 1,
+    Do = 2,
+    Probe = 3,
+    Interface = 4,
+    Omit = 5,
+}
+
+/// A datagram a transport wants sent.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundDatagram<'a> {
+    /// Source address: the one from `route()` unless the socket is bound to a specific one.
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub protocol: u8,
+    pub ttl: u8,
+    pub tos: u8,
+    pub pmtu_mode: PmtuMode,
+    /// Raw IP options to put in the header (already validated, ≤ 40 bytes, padded to 4).
+    pub options: &'a [u8],
+    /// The complete transport segment (header + data, checksum filled in).
+    pub payload: &'a [u8],
+    /// SO_DONTROUTE / MSG_DONTROUTE: only on-link destinations.
+    pub dont_route: bool,
+}
+
+/// Where a destination is reached, as `ip_route_output` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// Preferred source address for this destination.
+    pub src: Ipv4Addr,
+    /// The address to resolve on the link (the gateway, or the destination itself).
+    pub next_hop: Ipv4Addr,
+    pub ifindex: u32,
+    /// MTU of the path (link MTU, or the cached PMTU, or 65535 on loopback).
+    pub mtu: u32,
+    /// The destination is one of our own addresses or 127/8: delivered inside the stack.
+    pub local: bool,
+    /// The destination is a broadcast address (limited or subnet-directed).
+    pub broadcast: bool,
+    pub multicast: bool,
+}
+
+mod layer;
+pub use layer::{Ipv4Counters, Ipv4Layer};

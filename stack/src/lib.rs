@@ -1,0 +1,20 @@
+//! ipshim's IPv4 stack: sans-IO (no syscalls, no threads, no clock reads), reproducing the
+//! behaviour of Linux's net/ipv4 as seen through the socket API. See README.md and
+//! docs/architecture.md for the map.
+
+pub mod config;
+pub mod counters;
+pub mod errno;
+pub mod ipv4;
+pub mod socket;
+mod stack;
+pub mod time;
+pub mod transport;
+pub mod udp;
+pub mod wire;
+
+pub use config::{Credentials, InterfaceConfig, StackConfig, Sysctls};
+pub use errno::Errno;
+pub use socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId};
+pub use stack::{ip_proto, Stack};
+pub use time::{Instant, WallTime};
