@@ -61,6 +61,13 @@ pub struct OutboundDatagram<'a> {
     pub payload: &'a [u8],
     /// SO_DONTROUTE / MSG_DONTROUTE: only on-link destinations.
     pub dont_route: bool,
+    /// ip_select_ident_segs: a DF datagram from a *connected* socket carries the socket's own
+    /// counter (inet_id, which the transport advances); a DF datagram from an unconnected
+    /// socket carries 0; a fragmentable one gets the per-destination hashed counter. The
+    /// transport passes `Some(inet_id)` when connected, `None` otherwise.
+    pub socket_ident: Option<u16>,
+    /// SO_BINDTODEVICE / IP_UNICAST_IF / IP_PKTINFO ifindex restriction (None: any).
+    pub oif: Option<u32>,
 }
 
 /// Where a destination is reached, as `ip_route_output` decides.
