@@ -14,4 +14,6 @@ pub mod hooks;
 pub mod log;
 pub mod pcap;
 pub mod real;
+pub mod rx_ring;
+pub mod sys;
 pub mod usermem;

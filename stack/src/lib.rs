@@ -2,11 +2,14 @@
 //! behaviour of Linux's net/ipv4 as seen through the socket API. See README.md and
 //! docs/architecture.md for the map.
 
+pub mod cmsg;
 pub mod config;
 pub mod counters;
 pub mod errno;
 pub mod ipv4;
+pub mod sockaddr;
 pub mod socket;
+pub mod sockopt;
 mod stack;
 pub mod time;
 pub mod transport;

@@ -3,6 +3,24 @@
 //! Transports meet it at two narrow types: `InboundDatagram` (handed up after validation and
 //! reassembly) and `OutboundDatagram` (handed down for routing, header building, fragmentation
 //! and link output). Neither side sees Ethernet or ARP.
+//!
+//! Map (each file names the kernel functions it copies):
+//! - `layer.rs`: `Ipv4Layer`, its state and public entry points.
+//! - `input.rs`: frame classification, ip_rcv_core validation, input address checks, delivery.
+//! - `output.rs`: EMSGSIZE rules, DF, IP id choice, fragmentation, loopback/broadcast/unicast.
+//! - `route.rs`: ip_route_output for our interface + lo, and learned path MTUs.
+//! - `neighbour.rs` (ARP packets, link output) over `arp_cache.rs` (the neighbour state machine).
+//! - `fragment.rs`: reassembly. `icmp.rs`: echo/timestamp replies, errors in and out;
+//!   `icmp_rate.rs`: the global and per-peer limiters. `ident.rs`: IP ids.
+//! - `loopback.rs`: the queue `run_loopback` delivers. `counters.rs`: every drop reason.
+//! - `options.rs`: IP options on receive (compile), in answers (echo) and when sent (build).
+//! - `jiffies.rs`, `random.rs`: the kernel's time unit (HZ=250) and the seeded PRNG.
+//!
+//! Not yet: multicast group membership (multicast input is counted and dropped, multicast
+//! output is not looped back), ICMP redirects, ipfrag_max_dist, CIPSO (refused as by a kernel
+//! with no CIPSO DOI configured). `OutboundDatagram::options` are sent as given: a transport
+//! implementing IP_OPTIONS fills record-route/timestamp slots itself (`options::build`).
+//! Everything here is sans-IO: time is the `now` each entry point is given.
 
 use core::net::Ipv4Addr;
 
@@ -78,7 +96,7 @@ pub struct Route {
     /// The address to resolve on the link (the gateway, or the destination itself).
     pub next_hop: Ipv4Addr,
     pub ifindex: u32,
-    /// MTU of the path (link MTU, or the cached PMTU, or 65535 on loopback).
+    /// MTU of the path (link MTU, or the cached PMTU, or 65536, the lo MTU, for local routes).
     pub mtu: u32,
     /// The destination is one of our own addresses or 127/8: delivered inside the stack.
     pub local: bool,
@@ -87,5 +105,23 @@ pub struct Route {
     pub multicast: bool,
 }
 
+pub(crate) mod arp_cache;
+mod counters;
+mod fragment;
+pub mod icmp;
+mod icmp_rate;
+mod ident;
+mod input;
+mod jiffies;
 mod layer;
-pub use layer::{Ipv4Counters, Ipv4Layer};
+mod loopback;
+mod neighbour;
+pub mod options;
+mod output;
+mod random;
+pub mod route;
+#[cfg(test)]
+mod tests;
+
+pub use counters::Ipv4Counters;
+pub use layer::Ipv4Layer;

@@ -1,49 +1,233 @@
-//! STUB: to be written (see docs/stack-internals.md). Signatures are the contract.
-use core::net::SocketAddrV4;
+//! The UDP layer's public face: the operations `Stack` calls, each delegating to the module
+//! that copies the corresponding kernel function. Socket state lives in `table`, port
+//! reservations in `ports` (one table per protocol, as UDP and UDP-Lite have separate
+//! udp_tables).
+
+use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 
-use crate::config::{Credentials, StackConfig};
-use crate::counters::CounterSet;
+use crate::config::{Credentials, StackConfig, Sysctls};
 use crate::errno::Errno;
 use crate::ipv4::{InboundDatagram, Ipv4Layer};
-use crate::socket::{RecvArgs, RecvResult, SendArgs, Shutdown, SocketId};
+use crate::socket::{poll_bits, RecvArgs, RecvResult, SendArgs, Shutdown, SocketId};
+use crate::stack::ip_proto;
 use crate::time::Instant;
 use crate::transport::{Delivery, IcmpError};
+use crate::wire::udp::Flavor;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UdpCounters {}
+use super::counters::UdpCounters;
+use super::ports::PortTable;
+use super::random::Random;
+use super::socket::UdpSocket;
+use super::table::SocketTable;
 
-impl CounterSet for UdpCounters {
-    fn entries(&self) -> Vec<(&'static str, u64)> {
-        Vec::new()
-    }
+pub struct UdpLayer {
+    pub(super) sockets: SocketTable<UdpSocket>,
+    /// Port reservations of UDP and of UDP-Lite (separate tables, as in the kernel).
+    pub(super) udp_ports: PortTable,
+    pub(super) lite_ports: PortTable,
+    pub(super) sysctls: Sysctls,
+    /// The interface address (ipi_spec_dst of broadcasts: fib_compute_spec_dst's answer when
+    /// the stack owns one address).
+    pub(super) interface_address: Ipv4Addr,
+    pub(super) interface_mtu: u32,
+    pub(super) interface_index: u32,
+    pub(super) random: Random,
+    /// Secret of the SO_REUSEPORT hash (udp_ehash_secret).
+    pub(super) hash_secret: u32,
+    pub(super) counters: UdpCounters,
 }
 
-pub struct UdpLayer {}
-
-#[allow(unused_variables)]
 impl UdpLayer {
-    pub fn new(config: &StackConfig) -> UdpLayer { todo!() }
-    pub fn counters(&self) -> UdpCounters { todo!() }
-    pub fn socket(&mut self, protocol: u8, creds: Credentials) -> Result<SocketId, Errno> { todo!() }
+    pub fn new(config: &StackConfig) -> UdpLayer {
+        let mut random = Random::new(config.random_seed);
+        let hash_secret = random.next_u32();
+        UdpLayer {
+            sockets: SocketTable::new(),
+            udp_ports: PortTable::new(),
+            lite_ports: PortTable::new(),
+            sysctls: config.sysctls.clone(),
+            interface_address: config.interface.addr,
+            interface_mtu: config.interface.mtu,
+            interface_index: config.interface.ifindex,
+            random,
+            hash_secret,
+            counters: UdpCounters::default(),
+        }
+    }
+
+    pub fn counters(&self) -> UdpCounters {
+        self.counters.clone()
+    }
+
+    /// socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP or IPPROTO_UDPLITE).
+    pub fn socket(&mut self, protocol: u8, creds: Credentials) -> Result<SocketId, Errno> {
+        let flavor = match protocol {
+            ip_proto::UDP => Flavor::Udp,
+            ip_proto::UDPLITE => Flavor::Lite,
+            _ => return Err(Errno::EPROTONOSUPPORT),
+        };
+        Ok(self
+            .sockets
+            .insert(UdpSocket::new(flavor, creds, &self.sysctls)))
+    }
+
     /// EBADF for an id that is not (or no longer) a socket of this layer.
-    pub fn check(&self, id: SocketId) -> Result<(), Errno> { todo!() }
-    pub fn close(&mut self, now: Instant, id: SocketId) { todo!() }
-    pub fn bind(&mut self, ip: &Ipv4Layer, id: SocketId, addr: &[u8]) -> Result<(), Errno> { todo!() }
-    pub fn connect(&mut self, now: Instant, ip: &Ipv4Layer, id: SocketId, addr: &[u8]) -> Result<(), Errno> { todo!() }
-    pub fn send(&mut self, now: Instant, ip: &mut Ipv4Layer, id: SocketId, args: SendArgs<'_>) -> Result<usize, Errno> { todo!() }
-    pub fn recv(&mut self, now: Instant, id: SocketId, args: RecvArgs, buf: &mut [u8]) -> Result<RecvResult, Errno> { todo!() }
-    pub fn shutdown(&mut self, id: SocketId, how: Shutdown) -> Result<(), Errno> { todo!() }
-    pub fn local_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> { todo!() }
-    pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> { todo!() }
-    pub fn poll(&self, id: SocketId) -> u32 { todo!() }
+    pub fn check(&self, id: SocketId) -> Result<(), Errno> {
+        self.sockets.get(id).map(|_| ())
+    }
+
+    /// close: udp_lib_close → udp_destroy_sock (corked data is dropped) and unhash.
+    pub fn close(&mut self, _now: Instant, id: SocketId) {
+        if let Some(socket) = self.sockets.remove(id) {
+            if socket.is_bound() {
+                self.ports_mut(socket.flavor).release(socket.local_port, id);
+            }
+        }
+    }
+
+    pub fn bind(&mut self, ip: &Ipv4Layer, id: SocketId, addr: &[u8]) -> Result<(), Errno> {
+        self.bind_with(ip, id, addr)
+    }
+
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        ip: &Ipv4Layer,
+        id: SocketId,
+        addr: &[u8],
+    ) -> Result<(), Errno> {
+        self.connect_with(now, ip, id, addr)
+    }
+
+    pub fn send(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        id: SocketId,
+        args: SendArgs<'_>,
+    ) -> Result<usize, Errno> {
+        self.send_with(now, ip, id, args)
+    }
+
+    /// Receive into `buf`. EAGAIN when nothing is queued; the shim decides whether to block.
+    /// The shim must pass MSG_DONTWAIT in `args.flags` for a non-blocking call (O_NONBLOCK too,
+    /// as the kernel folds it in): a blocking receive on a socket shut down for reading returns
+    /// 0 when the queue is empty, a non-blocking one EAGAIN.
+    pub fn recv(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        args: RecvArgs,
+        buf: &mut [u8],
+    ) -> Result<RecvResult, Errno> {
+        self.recv_with(now, id, args, buf)
+    }
+
+    /// inet_shutdown for a datagram socket: the direction is recorded even when the socket is
+    /// not connected, and then ENOTCONN is returned ("hack to wake up other listeners").
+    pub fn shutdown(&mut self, id: SocketId, how: Shutdown) -> Result<(), Errno> {
+        let socket = self.sockets.get_mut(id)?;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            socket.read_shut = true;
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            socket.write_shut = true;
+        }
+        socket.wake();
+        if socket.peer.is_none() {
+            return Err(Errno::ENOTCONN);
+        }
+        Ok(())
+    }
+
+    /// inet_getname(peer = 0): the receive address, or the source address when that is unset.
+    pub fn local_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> {
+        let socket = self.sockets.get(id)?;
+        let address = if socket.receive_address.is_unspecified() {
+            socket.source_address
+        } else {
+            socket.receive_address
+        };
+        Ok(SocketAddrV4::new(address, socket.local_port))
+    }
+
+    /// inet_getname(peer = 1): ENOTCONN unless connected.
+    pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> {
+        self.sockets.get(id)?.peer.ok_or(Errno::ENOTCONN)
+    }
+
+    /// udp_poll / datagram_poll bits; POLLNVAL for a stale id.
+    pub fn poll(&self, id: SocketId) -> u32 {
+        match self.sockets.get(id) {
+            Ok(socket) => super::poll::poll_bits(socket),
+            Err(_) => poll_bits::POLLNVAL,
+        }
+    }
+
     /// Bumped on every wakeup-worthy event of this socket (data queued, error queued, state
     /// change), for edge-triggered epoll: an edge is reported when this moved.
-    pub fn activity(&self, id: SocketId) -> u64 { todo!() }
-    pub fn setsockopt(&mut self, ip: &Ipv4Layer, id: SocketId, level: i32, name: i32, value: &[u8]) -> Result<(), Errno> { todo!() }
-    pub fn getsockopt(&self, ip: &Ipv4Layer, id: SocketId, level: i32, name: i32, optlen: usize) -> Result<Vec<u8>, Errno> { todo!() }
-    pub fn ioctl(&mut self, id: SocketId, request: u64) -> Result<Vec<u8>, Errno> { todo!() }
-    pub fn timeouts(&self, id: SocketId) -> Result<(Option<Duration>, Option<Duration>), Errno> { todo!() }
-    pub fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery { todo!() }
-    pub fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) { todo!() }
+    pub fn activity(&self, id: SocketId) -> u64 {
+        self.sockets.get(id).map_or(0, |socket| socket.activity)
+    }
+
+    pub fn setsockopt(
+        &mut self,
+        ip: &Ipv4Layer,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        value: &[u8],
+    ) -> Result<(), Errno> {
+        self.setsockopt_with(ip, id, level, name, value)
+    }
+
+    pub fn getsockopt(
+        &self,
+        ip: &Ipv4Layer,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        self.getsockopt_with(ip, id, level, name, optlen)
+    }
+
+    pub fn ioctl(&mut self, id: SocketId, request: u64) -> Result<Vec<u8>, Errno> {
+        super::poll::ioctl(self.sockets.get_mut(id)?, request)
+    }
+
+    /// (SO_RCVTIMEO, SO_SNDTIMEO): None waits forever; Some(ZERO) never waits (a negative
+    /// timeval was set), exactly as sk_rcvtimeo 0 behaves in the kernel.
+    pub fn timeouts(&self, id: SocketId) -> Result<(Option<Duration>, Option<Duration>), Errno> {
+        let socket = self.sockets.get(id)?;
+        Ok((
+            socket.options.receive_timeout(),
+            socket.options.send_timeout(),
+        ))
+    }
+
+    pub fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery {
+        self.deliver_datagram(now, datagram)
+    }
+
+    pub fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) {
+        self.handle_icmp_error(now, error)
+    }
+
+    // ----- shared helpers -------------------------------------------------------------------
+
+    pub(super) fn ports(&self, flavor: Flavor) -> &PortTable {
+        match flavor {
+            Flavor::Udp => &self.udp_ports,
+            Flavor::Lite => &self.lite_ports,
+        }
+    }
+
+    pub(super) fn ports_mut(&mut self, flavor: Flavor) -> &mut PortTable {
+        match flavor {
+            Flavor::Udp => &mut self.udp_ports,
+            Flavor::Lite => &mut self.lite_ports,
+        }
+    }
 }

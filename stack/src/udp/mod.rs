@@ -1,4 +1,29 @@
-//! UDP sockets (udp(7)), and UDP-Lite where the kernel supports it.
+//! UDP sockets (udp(7)), and UDP-Lite (RFC 3828) where the kernel supports it.
+//!
+//! Map: `layer.rs` is the public face the `Stack` calls; `socket.rs` is one socket's state;
+//! `table.rs` holds the sockets, `ports.rs` the port reservations (the one interface to move
+//! to shared memory later); `bind.rs`, `connect.rs`, `send.rs`, `recv.rs`, `deliver.rs`
+//! (input and demux), `icmp.rs` (udp_err), `poll.rs` (readiness and ioctls) and `options.rs`
+//! follow the kernel functions they copy; `network.rs` is what UDP needs from IPv4.
 
+mod bind;
+mod connect;
+mod counters;
+mod deliver;
+mod icmp;
 mod layer;
-pub use layer::{UdpCounters, UdpLayer};
+mod network;
+mod options;
+mod poll;
+mod ports;
+mod random;
+mod recv;
+mod send;
+mod socket;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+pub use counters::UdpCounters;
+pub use layer::UdpLayer;

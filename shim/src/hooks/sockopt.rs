@@ -1,0 +1,117 @@
+//! getsockopt / setsockopt on shim sockets: the stack holds every option (including
+//! SO_RCVTIMEO/SO_SNDTIMEO, which the blocking loop reads back); the hook only copies, in the
+//! kernel's order.
+//!
+//! getsockopt (sk_getsockopt, do_ip_getsockopt, udp_lib_getsockopt): read optlen (EFAULT),
+//! negative is EINVAL, the option's value is computed (its errno), copied to optval (EFAULT; a
+//! NULL optval with a non-zero length faults here), then the length written back. One
+//! exception in the kernel's order: do_ip_getsockopt refuses a level it does not serve
+//! (EOPNOTSUPP) before it reads optlen, so when optlen cannot be used the stack is asked, with
+//! an empty offer, whether the level is one it serves.
+//!
+//! setsockopt (do_sock_setsockopt): a negative optlen is EINVAL before anything; then the
+//! value is copied in and handed to the stack. The kernel copies the value inside each option
+//! handler, so for a bad optval some options answer their own EINVAL/ENOPROTOOPT before the
+//! EFAULT; here the EFAULT comes first, except for a level the stack does not serve
+//! (ENOPROTOOPT), which is asked for the same way as above.
+
+use libc::{c_int, c_void, socklen_t};
+use stack::Errno;
+
+use crate::fdtable::{self, SocketRef};
+use crate::hook;
+use crate::hooks::socket::engine;
+use crate::hooks::Outcome;
+use crate::usermem;
+
+const SOL_SOCKET: c_int = 1;
+
+/// The most option bytes copied in. Every option's own limit is far below (IP_MSFILTER's is
+/// net.core.optmem_max), so a longer value still gets the stack's "too long" answer.
+const SETSOCKOPT_COPY_LIMIT: usize = 1 << 20;
+
+fn getsockopt_impl(
+    socket: &SocketRef,
+    level: c_int,
+    name: c_int,
+    optval: usize,
+    optlen: usize,
+) -> Result<c_int, Errno> {
+    let engine = engine()?;
+    let offered = match usermem::read_struct::<c_int>(optlen) {
+        Ok(len) if len >= 0 => len as usize,
+        unusable => {
+            let error = unusable.err().unwrap_or(Errno::EINVAL);
+            // sk_getsockopt reads optlen first, so SOL_SOCKET never needs the question
+            // (and asking could consume SO_ERROR).
+            if level != SOL_SOCKET {
+                let probe =
+                    engine.with_stack(|stack, _now| stack.getsockopt(socket.id, level, name, 0));
+                if probe == Err(Errno::EOPNOTSUPP) {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+            }
+            return Err(error);
+        }
+    };
+    let value =
+        engine.with_stack(|stack, _now| stack.getsockopt(socket.id, level, name, offered))?;
+    usermem::write_bytes(optval, &value)?;
+    usermem::write_struct::<c_int>(optlen, &(value.len() as c_int))?;
+    Ok(0)
+}
+
+fn setsockopt_impl(
+    socket: &SocketRef,
+    level: c_int,
+    name: c_int,
+    optval: usize,
+    optlen: c_int,
+) -> Result<c_int, Errno> {
+    if optlen < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let engine = engine()?;
+    let len = (optlen as usize).min(SETSOCKOPT_COPY_LIMIT);
+    let value = match usermem::read_bytes(optval, len) {
+        Ok(value) => value,
+        Err(error) => {
+            if !level_is_served(level) {
+                // A level no protocol of this socket serves fails before any copy; the empty
+                // value cannot change anything there.
+                let probe =
+                    engine.with_stack(|stack, _now| stack.setsockopt(socket.id, level, name, &[]));
+                if probe == Err(Errno::ENOPROTOOPT) {
+                    return Err(Errno::ENOPROTOOPT);
+                }
+            }
+            return Err(error);
+        }
+    };
+    engine.with_stack(|stack, _now| stack.setsockopt(socket.id, level, name, &value))?;
+    Ok(0)
+}
+
+/// Levels an inet datagram socket dispatches (udp_setsockopt: SOL_UDP/SOL_UDPLITE, else
+/// ip_setsockopt, which accepts only SOL_IP). The empty-value question is only asked for
+/// levels outside these, where it cannot have an effect.
+fn level_is_served(level: c_int) -> bool {
+    const SOL_IP: c_int = 0;
+    const SOL_UDP: c_int = 17;
+    const SOL_UDPLITE: c_int = 136;
+    matches!(level, SOL_SOCKET | SOL_IP | SOL_UDP | SOL_UDPLITE)
+}
+
+hook! {
+    fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut socklen_t) -> c_int {
+        let Some(socket) = fdtable::lookup_socket(fd) else { return Outcome::Real };
+        Outcome::Done(getsockopt_impl(&socket, level, name, value as usize, len as usize))
+    }
+}
+
+hook! {
+    fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t) -> c_int {
+        let Some(socket) = fdtable::lookup_socket(fd) else { return Outcome::Real };
+        Outcome::Done(setsockopt_impl(&socket, level, name, value as usize, len as c_int))
+    }
+}

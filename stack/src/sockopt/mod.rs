@@ -1,0 +1,172 @@
+//! Socket options, shared by every inet socket type: the integer options as one table
+//! (`table.rs`), the structured ones as explicit handlers (`structured.rs`), the values a
+//! socket carries (`values.rs`). Transports call `set` / `get` for SOL_SOCKET and SOL_IP and
+//! handle their own level (SOL_UDP, later SOL_TCP) themselves.
+
+pub mod names;
+mod structured;
+pub mod table;
+pub mod values;
+
+use core::cell::Cell;
+
+use crate::config::{Credentials, Sysctls};
+use crate::errno::Errno;
+
+use names::level;
+use table::{Decode, Encode, Range};
+pub use values::SocketOptions;
+
+/// What an option handler may consult besides the option values.
+pub struct OptionContext<'a> {
+    /// SOCK_DGRAM, SOCK_STREAM, ...
+    pub socket_type: i32,
+    /// IPPROTO_UDP, IPPROTO_UDPLITE, ...
+    pub protocol: i32,
+    pub creds: &'a Credentials,
+    pub sysctls: &'a Sysctls,
+    /// sk_err: SO_ERROR reads and clears it.
+    pub pending_error: &'a Cell<Option<Errno>>,
+    /// sk_state == TCP_LISTEN (SO_ACCEPTCONN).
+    pub listening: bool,
+    /// The route MTU of a connected socket (sk_dst_get), for IP_MTU; None: ENOTCONN.
+    pub path_mtu: Option<u32>,
+    /// optlen of the setsockopt being served.
+    pub value_len: usize,
+}
+
+/// setsockopt(level, name) for SOL_SOCKET and SOL_IP. Other levels answer ENOPROTOOPT
+/// (ip_setsockopt: "if (level != SOL_IP) return -ENOPROTOOPT").
+pub fn set(
+    options: &mut SocketOptions,
+    context: &OptionContext<'_>,
+    level: i32,
+    name: i32,
+    value: &[u8],
+) -> Result<(), Errno> {
+    match level {
+        level::SOL_SOCKET => set_socket_level(options, context, name, value),
+        level::SOL_IP => set_ip_level(options, context, name, value),
+        _ => Err(Errno::ENOPROTOOPT),
+    }
+}
+
+/// getsockopt(level, name) for SOL_SOCKET and SOL_IP: the bytes to copy out, sized as the kernel
+/// sizes them for a caller that offered `optlen` bytes. Other levels answer EOPNOTSUPP
+/// (do_ip_getsockopt: "if (level != SOL_IP) return -EOPNOTSUPP").
+pub fn get(
+    options: &SocketOptions,
+    context: &OptionContext<'_>,
+    level: i32,
+    name: i32,
+    optlen: usize,
+) -> Result<Vec<u8>, Errno> {
+    // Both sk_getsockopt and do_ip_getsockopt read optlen as an int: negative is EINVAL.
+    if optlen > i32::MAX as usize {
+        return Err(Errno::EINVAL);
+    }
+    match level {
+        level::SOL_SOCKET | level::SOL_IP => {}
+        _ => return Err(Errno::EOPNOTSUPP),
+    }
+    if let Some(bytes) = structured::get(options, context, level, name, optlen)? {
+        return Ok(bytes);
+    }
+    let option = table::find(level, name).ok_or(Errno::ENOPROTOOPT)?;
+    let getter = option.get.ok_or(Errno::ENOPROTOOPT)?;
+    let value = getter(options, context);
+    Ok(encode_int(option.encode, value, optlen))
+}
+
+fn set_socket_level(
+    options: &mut SocketOptions,
+    context: &OptionContext<'_>,
+    name: i32,
+    value: &[u8],
+) -> Result<(), Errno> {
+    // sk_setsockopt: SO_BINDTODEVICE has its own length rules; everything else needs an int
+    // first, even names that turn out to be unknown.
+    if name == names::socket::SO_BINDTODEVICE {
+        // Binding to a device is issue #3; refuse rather than pretend.
+        return Err(Errno::ENOPROTOOPT);
+    }
+    if value.len() < 4 {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(result) = structured::set(options, context, level::SOL_SOCKET, name, value) {
+        return result;
+    }
+    let option = table::find(level::SOL_SOCKET, name).ok_or(Errno::ENOPROTOOPT)?;
+    let decoded = read_int(value);
+    apply(option, options, context, decoded)
+}
+
+fn set_ip_level(
+    options: &mut SocketOptions,
+    context: &OptionContext<'_>,
+    name: i32,
+    value: &[u8],
+) -> Result<(), Errno> {
+    if let Some(result) = structured::set(options, context, level::SOL_IP, name, value) {
+        return result;
+    }
+    let option = table::find(level::SOL_IP, name).ok_or(Errno::ENOPROTOOPT)?;
+    if !option.types.accepts(context.socket_type) {
+        return Err(option.types.errno);
+    }
+    let decoded = match option.decode {
+        Decode::Int => {
+            if value.len() < 4 {
+                return Err(Errno::EINVAL);
+            }
+            read_int(value)
+        }
+        Decode::IntOrByte | Decode::IntOrByteNonEmpty => {
+            if option.decode == Decode::IntOrByteNonEmpty && value.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            read_int_or_byte(value)
+        }
+    };
+    apply(option, options, context, decoded)
+}
+
+fn apply(
+    option: &table::IntOption,
+    options: &mut SocketOptions,
+    context: &OptionContext<'_>,
+    value: i32,
+) -> Result<(), Errno> {
+    if let Range::Between { min, max, errno } = option.range {
+        if value < min || value > max {
+            return Err(errno);
+        }
+    }
+    let setter = option.set.ok_or(Errno::ENOPROTOOPT)?;
+    setter(options, context, value)
+}
+
+/// A native int from the first 4 bytes (callers checked the length).
+fn read_int(value: &[u8]) -> i32 {
+    i32::from_ne_bytes([value[0], value[1], value[2], value[3]])
+}
+
+/// do_ip_setsockopt's decoding: int if optlen >= 4, else one unsigned byte, else 0.
+pub fn read_int_or_byte(value: &[u8]) -> i32 {
+    match value.len() {
+        0 => 0,
+        1..=3 => i32::from(value[0]),
+        _ => read_int(value),
+    }
+}
+
+/// The getsockopt answer for an int option.
+pub fn encode_int(encode: Encode, value: i32, optlen: usize) -> Vec<u8> {
+    if encode == Encode::IntOrByte && optlen > 0 && optlen < 4 && (0..=255).contains(&value) {
+        return vec![value as u8];
+    }
+    value.to_ne_bytes()[..optlen.min(4)].to_vec()
+}
+
+#[cfg(test)]
+mod tests;

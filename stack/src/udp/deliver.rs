@@ -1,0 +1,316 @@
+//! Input: __udp4_lib_rcv, its socket lookup (__udp4_lib_lookup / udp4_lib_lookup2 /
+//! compute_score, SO_REUSEPORT group selection) and __udp4_lib_mcast_deliver for broadcast and
+//! multicast, then queueing with the receive-buffer rule of __udp_enqueue_schedule_skb.
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::ipv4::InboundDatagram;
+use crate::socket::SocketId;
+use crate::stack::ip_proto;
+use crate::time::Instant;
+use crate::transport::Delivery;
+use crate::wire::udp::{Flavor, ParseError, Repr};
+
+use super::layer::UdpLayer;
+use super::ports::PortBinding;
+use super::random::scale;
+use super::socket::{truesize, QueuedDatagram, UdpSocket};
+
+/// The 4-tuple a lookup matches, from the receiver's point of view.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FourTuple {
+    pub remote: SocketAddrV4,
+    pub local: SocketAddrV4,
+}
+
+impl UdpLayer {
+    pub(super) fn deliver_datagram(
+        &mut self,
+        _now: Instant,
+        datagram: &InboundDatagram<'_>,
+    ) -> Delivery {
+        let flavor = if datagram.protocol == ip_proto::UDPLITE {
+            Flavor::Lite
+        } else {
+            Flavor::Udp
+        };
+        // The checksum is verified here, before lookup, rather than lazily at recvmsg as the
+        // kernel does; the outcome a program sees is the same (a bad datagram is dropped and
+        // counted, never read, and draws no ICMP error), except that the kernel briefly charges
+        // it to the receive buffer.
+        let verify = !datagram.meta.checksum_trusted;
+        let repr = match Repr::parse(datagram.payload, flavor, datagram.src, datagram.dst, verify) {
+            Ok(repr) => repr,
+            Err(ParseError::Truncated) => {
+                self.counters.malformed += 1;
+                return Delivery::Consumed;
+            }
+            Err(ParseError::BadCoverage) => {
+                self.counters.bad_coverage += 1;
+                return Delivery::Consumed;
+            }
+            Err(ParseError::Checksum) => {
+                self.counters.bad_checksum += 1;
+                return Delivery::Consumed;
+            }
+        };
+        let tuple = FourTuple {
+            remote: SocketAddrV4::new(datagram.src, repr.source_port),
+            local: SocketAddrV4::new(datagram.dst, repr.destination_port),
+        };
+        let ip_header_len = datagram.header.len().max(20);
+        if datagram.ip_broadcast || datagram.dst.is_multicast() {
+            // Every matching socket gets a copy; nobody wanting it is not an error.
+            let receivers = self.broadcast_receivers(flavor, &tuple);
+            if receivers.is_empty() {
+                self.counters.ignored_broadcast += 1;
+            }
+            for id in receivers {
+                self.enqueue(id, datagram, &tuple, &repr, ip_header_len);
+            }
+            return Delivery::Consumed;
+        }
+        match self.lookup(flavor, &tuple) {
+            Some(id) => {
+                self.enqueue(id, datagram, &tuple, &repr, ip_header_len);
+                Delivery::Consumed
+            }
+            None => {
+                self.counters.no_socket += 1;
+                Delivery::PortUnreachable
+            }
+        }
+    }
+
+    /// udp_queue_rcv_one_skb + __udp_enqueue_schedule_skb: a datagram that would take the
+    /// charged memory past SO_RCVBUF is dropped, unless the queue is empty ("accept the packet
+    /// if queue is empty", so even a tiny buffer takes one datagram). Measured on this kernel.
+    fn enqueue(
+        &mut self,
+        id: SocketId,
+        datagram: &InboundDatagram<'_>,
+        tuple: &FourTuple,
+        repr: &Repr<'_>,
+        ip_header_len: usize,
+    ) {
+        let payload = repr.payload;
+        let (interface_address, interface_index) = (self.interface_address, self.interface_index);
+        let Ok(socket) = self.sockets.get_mut(id) else {
+            return;
+        };
+        // RFC 3828 3.3 (UDPLITE_RECV_CSCOV): a partially covered datagram is refused when the
+        // receiver asked for full coverage or for more than the sender covered.
+        let partial = repr.flavor == Flavor::Lite && repr.coverage < datagram.payload.len();
+        if let (true, Some(minimum)) = (partial, socket.udp.lite_receive_coverage) {
+            if minimum == 0 || repr.coverage < usize::from(minimum) {
+                socket.drops += 1;
+                self.counters.bad_coverage += 1;
+                return;
+            }
+        }
+        let size = truesize(ip_header_len, payload.len());
+        let buffer = socket.options.receive_buffer.max(0) as usize;
+        if socket.receive_memory + size > buffer
+            && (buffer > (i32::MAX >> 1) as usize || socket.receive_memory != 0)
+        {
+            socket.drops += 1;
+            self.counters.receive_buffer_full += 1;
+            return;
+        }
+        let packet_info = socket.options.packet_info.then(|| {
+            (
+                packet_info_index(datagram, interface_index),
+                spec_destination(datagram, interface_address),
+            )
+        });
+        socket.receive_queue.push_back(QueuedDatagram {
+            payload: payload.to_vec(),
+            source: tuple.remote,
+            destination: datagram.dst,
+            ttl: datagram.ttl,
+            tos: datagram.tos,
+            packet_info,
+            timestamp: datagram.meta.timestamp,
+            truesize: size,
+        });
+        socket.receive_memory += size;
+        socket.wake();
+        self.counters.delivered += 1;
+    }
+
+    /// __udp4_lib_lookup: the sockets bound to the destination address first; only if none of
+    /// them matches, the wildcard-bound ones. So a socket bound to the address beats every
+    /// wildcard socket, even a connected one.
+    pub(super) fn lookup(&self, flavor: Flavor, tuple: &FourTuple) -> Option<SocketId> {
+        let chain = self.ports(flavor).bindings_for_lookup(tuple.local.port());
+        if let Some(found) = self.lookup_by_address(&chain, tuple, *tuple.local.ip()) {
+            return Some(found);
+        }
+        if tuple.local.ip().is_unspecified() {
+            return None;
+        }
+        self.lookup_by_address(&chain, tuple, Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// udp4_lib_lookup2 over the sockets bound to (`address`, port): the highest score wins,
+    /// ties go to the first in chain order; a SO_REUSEPORT socket hands the choice to its group
+    /// unless the group has connected members, in which case scoring continues.
+    fn lookup_by_address(
+        &self,
+        chain: &[PortBinding],
+        tuple: &FourTuple,
+        address: Ipv4Addr,
+    ) -> Option<SocketId> {
+        let mut best: Option<SocketId> = None;
+        let mut best_score = 0;
+        for binding in chain.iter().filter(|b| b.address == address) {
+            let Ok(socket) = self.sockets.get(binding.owner) else {
+                continue;
+            };
+            let Some(score) = compute_score(socket, tuple) else {
+                continue;
+            };
+            if score <= best_score {
+                continue;
+            }
+            let group_choice = if socket.options.reuse_port && socket.peer.is_none() {
+                self.reuseport_select(chain, binding, tuple)
+            } else {
+                None
+            };
+            if let Some((choice, group_has_connections)) = group_choice {
+                if !group_has_connections {
+                    return Some(choice);
+                }
+                best = Some(choice);
+            } else {
+                best = Some(binding.owner);
+            }
+            best_score = score;
+        }
+        best
+    }
+
+    /// reuseport_select_sock_by_hash: the group is every SO_REUSEPORT socket bound to the same
+    /// address and port, in the order they joined; the flow hash picks a member, skipping
+    /// connected ones. Also reports whether the group has connected members
+    /// (reuseport_has_conns).
+    fn reuseport_select(
+        &self,
+        chain: &[PortBinding],
+        member: &PortBinding,
+        tuple: &FourTuple,
+    ) -> Option<(SocketId, bool)> {
+        let mut group: Vec<&PortBinding> = chain
+            .iter()
+            .filter(|b| {
+                b.address == member.address
+                    && self
+                        .sockets
+                        .get(b.owner)
+                        .is_ok_and(|s| s.options.reuse_port)
+            })
+            .collect();
+        group.sort_by_key(|b| b.bind_order);
+        if group.is_empty() {
+            return None;
+        }
+        let connected = |b: &PortBinding| self.sockets.get(b.owner).is_ok_and(|s| s.peer.is_some());
+        let has_connections = group.iter().any(|b| connected(b));
+        let count = group.len() as u32;
+        let start = scale(self.flow_hash(tuple), count) as usize;
+        let chosen = (0..group.len())
+            .map(|step| group[(start + step) % group.len()])
+            .find(|b| !connected(b))?;
+        Some((chosen.owner, has_connections))
+    }
+
+    /// udp_ehashfn: a keyed hash of the 4-tuple (the kernel uses jhash with a boot secret; any
+    /// well-mixed keyed hash gives the same spread).
+    fn flow_hash(&self, tuple: &FourTuple) -> u32 {
+        let mut value = u64::from(self.hash_secret);
+        for word in [
+            u32::from(*tuple.local.ip()),
+            u32::from(tuple.local.port()),
+            u32::from(*tuple.remote.ip()),
+            u32::from(tuple.remote.port()),
+        ] {
+            value = (value ^ u64::from(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            value ^= value >> 29;
+        }
+        (value >> 32) as u32
+    }
+
+    /// __udp4_lib_mcast_deliver / __udp_is_mcast_sock: every socket on the port whose bound
+    /// address, peer address and peer port (where set) match. Multicast needs no membership
+    /// check yet: IP_MULTICAST_ALL defaults to on and the stack joins no groups (issue #3).
+    fn broadcast_receivers(&self, flavor: Flavor, tuple: &FourTuple) -> Vec<SocketId> {
+        self.ports(flavor)
+            .bindings(tuple.local.port())
+            .iter()
+            .filter(|binding| {
+                let Ok(socket) = self.sockets.get(binding.owner) else {
+                    return false;
+                };
+                let address_matches =
+                    binding.address.is_unspecified() || binding.address == *tuple.local.ip();
+                let peer_matches = socket.peer.is_none_or(|peer| {
+                    (peer.ip().is_unspecified() || peer.ip() == tuple.remote.ip())
+                        && (peer.port() == 0 || peer.port() == tuple.remote.port())
+                });
+                address_matches && peer_matches
+            })
+            .map(|binding| binding.owner)
+            .collect()
+    }
+}
+
+/// compute_score: -1 (None) unless the bound address equals the destination and any peer
+/// address/port equals the source; 2 for an AF_INET socket, +4 for each peer field, +4 for a
+/// matching (or absent) device binding.
+fn compute_score(socket: &UdpSocket, tuple: &FourTuple) -> Option<u32> {
+    let mut score = 2;
+    if let Some(peer) = socket.peer {
+        if !peer.ip().is_unspecified() {
+            if peer.ip() != tuple.remote.ip() {
+                return None;
+            }
+            score += 4;
+        }
+        if peer.port() != 0 {
+            if peer.port() != tuple.remote.port() {
+                return None;
+            }
+            score += 4;
+        }
+    }
+    // No SO_BINDTODEVICE yet: every socket matches the device.
+    score += 4;
+    Some(score)
+}
+
+/// ipi_ifindex (ipv4_pktinfo_prepare): a datagram that came through loopback reports the
+/// interface of the route (inet_iif), which for one of our interface addresses is that
+/// interface (measured: a datagram to 198.18.0.2 from the same host shows the veth's ifindex,
+/// one to 127.0.0.1 shows 1).
+fn packet_info_index(datagram: &InboundDatagram<'_>, interface_index: u32) -> u32 {
+    const LOOPBACK_INDEX: u32 = 1;
+    if datagram.ifindex == LOOPBACK_INDEX && !datagram.dst.is_loopback() {
+        interface_index
+    } else {
+        datagram.ifindex
+    }
+}
+
+/// ipi_spec_dst (fib_compute_spec_dst): the destination itself for a datagram to one of our
+/// addresses; for broadcast or multicast, the address we would answer from, which is the
+/// interface's (or 127.0.0.1 for loopback traffic).
+fn spec_destination(datagram: &InboundDatagram<'_>, interface_address: Ipv4Addr) -> Ipv4Addr {
+    if !(datagram.ip_broadcast || datagram.dst.is_multicast()) {
+        datagram.dst
+    } else if datagram.src.is_loopback() {
+        Ipv4Addr::LOCALHOST
+    } else {
+        interface_address
+    }
+}

@@ -1,0 +1,393 @@
+//! Sending: udp_sendmsg, ip_append_data's length rules, udp_send_skb, and MSG_MORE corking.
+//!
+//! The order of the checks is udp_sendmsg's, so the errno precedence is too: autobind
+//! (inet_send_prepare) → size above 0xFFFF → MSG_OOB → destination → control messages → route
+//! → broadcast permission → ip_append_data's size limit → pending error (sock_error) → shut
+//! down for writing (EPIPE; no SIGPIPE for UDP: only stream sockets raise it, so the shim must
+//! not signal) → transmit.
+//!
+//! MSG_CONFIRM only confirms the neighbour entry (dst_confirm_neigh); the network layer offers
+//! no way to do that yet, so the flag is accepted and has no effect (the ARP entry then ages
+//! as if the flag were absent). MSG_MORE corking is implemented; the UDP_CORK option is not yet
+//! (see options.rs).
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::cmsg::{parse_udp_send_control, SendControl};
+use crate::errno::Errno;
+use crate::ipv4::{OutboundDatagram, PmtuMode, Route};
+use crate::sockaddr::{self, AF_INET, AF_UNSPEC};
+use crate::socket::msg_flags::{MSG_DONTROUTE, MSG_MORE, MSG_OOB};
+use crate::socket::{SendArgs, SocketId};
+use crate::sockopt::values::pmtu;
+use crate::time::Instant;
+use crate::wire::udp::{Flavor, Repr, HEADER_LEN};
+
+use super::connect::resolve_unspecified_destination;
+use super::layer::UdpLayer;
+use super::network::{Network, NetworkOutput};
+use super::socket::{Cork, UdpSocket};
+
+/// MSG_PROBE: "do not send, only probe path" (ip_append_data returns early).
+const MSG_PROBE: i32 = 0x10;
+/// IP_MAX_MTU: the largest IP datagram.
+const IP_MAX_MTU: usize = 0xFFFF;
+/// sizeof(struct iphdr) without options (fragheaderlen).
+const IP_HEADER_LEN: usize = 20;
+/// UDP_MAX_SEGMENTS of this kernel (1 << 7).
+const MAX_SEGMENTS: usize = 128;
+/// The loopback device's MTU (what PROBE/INTERFACE/OMIT sockets use on local routes).
+const LOOPBACK_MTU: u32 = 65536;
+
+/// Everything one datagram needs once the checks passed (the skb and its cork).
+struct Outgoing {
+    destination: SocketAddrV4,
+    source: Ipv4Addr,
+    ttl: u8,
+    tos: u8,
+    oif: Option<u32>,
+    dont_route: bool,
+    mtu: u32,
+}
+
+impl UdpLayer {
+    pub(super) fn send_with(
+        &mut self,
+        now: Instant,
+        network: &mut dyn NetworkOutput,
+        id: SocketId,
+        args: SendArgs<'_>,
+    ) -> Result<usize, Errno> {
+        self.sockets.get(id)?;
+        // inet_send_prepare: autobind before anything else.
+        self.autobind(id)?;
+        let len = args.data.len();
+        if len > IP_MAX_MTU {
+            return Err(Errno::EMSGSIZE);
+        }
+        // "Mirror BSD error message compatibility".
+        if args.flags & MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let socket = self.sockets.get_mut(id)?;
+        let cork_requested = args.flags & MSG_MORE != 0;
+        if socket.cork.is_some() {
+            // Pending data: the destination, route and control of the first call stand.
+            return append_to_cork(
+                socket,
+                &mut self.counters,
+                now,
+                network,
+                args,
+                cork_requested,
+            );
+        }
+
+        // ----- destination -----
+        let mut connected = false;
+        let destination = match args.dest {
+            Some(dest) => {
+                let requested = sockaddr::parse_in(dest)?;
+                if requested.family != AF_INET && requested.family != AF_UNSPEC {
+                    return Err(Errno::EAFNOSUPPORT);
+                }
+                if requested.port == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                requested.socket_addr()
+            }
+            None => {
+                connected = true;
+                socket.peer.ok_or(Errno::EDESTADDRREQ)?
+            }
+        };
+
+        // ----- control messages (udp_cmsg_send, ip_cmsg_send) -----
+        let control = if args.control.is_empty() {
+            SendControl::default()
+        } else {
+            connected = false;
+            parse_udp_send_control(args.control, &socket.creds)?
+        };
+        let source = control.source.unwrap_or(socket.source_address);
+        let dont_route = socket.options.dont_route || args.flags & MSG_DONTROUTE != 0;
+        if dont_route {
+            connected = false;
+        }
+        if destination.ip().is_multicast() {
+            connected = false;
+        }
+        let target = resolve_unspecified_destination(*destination.ip(), source);
+
+        // ----- route -----
+        // A connected send reuses the cached route, so the broadcast permission was checked
+        // when it was cached (connect or an earlier send), not now.
+        let use_cached_route = connected && socket.route_cached;
+        let route = network.route(target, control.oif, dont_route)?;
+        if !source.is_unspecified() {
+            check_source_address(network, source, &route, socket.options.transparent)?;
+        }
+        if !use_cached_route && route.broadcast && !socket.options.broadcast {
+            return Err(Errno::EACCES);
+        }
+        if connected {
+            socket.route_cached = true;
+        }
+        let ttl = control.ttl.unwrap_or(if route.multicast {
+            socket.options.multicast_ttl
+        } else {
+            socket.options.effective_ttl(&self.sysctls)
+        });
+        let outgoing = Outgoing {
+            destination: SocketAddrV4::new(target, destination.port()),
+            source: if source.is_unspecified() {
+                route.src
+            } else {
+                source
+            },
+            ttl,
+            tos: control.tos.unwrap_or(socket.options.tos),
+            oif: control.oif,
+            dont_route,
+            mtu: fragment_size(socket, &route, self.interface_mtu),
+        };
+
+        // ----- ip_append_data's checks -----
+        let segment_size = control
+            .segment_size
+            .map(usize::from)
+            .filter(|&size| size != 0);
+        let limit = if segment_size.is_some() {
+            IP_MAX_MTU
+        } else {
+            size_limit(socket, outgoing.mtu)
+        };
+        if len + HEADER_LEN > limit - IP_HEADER_LEN {
+            // ip_local_error(EMSGSIZE) would also queue an error with IP_RECVERR (issue #4).
+            return Err(Errno::EMSGSIZE);
+        }
+        if args.flags & MSG_PROBE != 0 {
+            return Ok(len);
+        }
+        // sock_alloc_send_skb: the pending error first, then the shutdown.
+        if let Some(error) = socket.take_error() {
+            return Err(error);
+        }
+        if socket.write_shut {
+            return Err(Errno::EPIPE);
+        }
+        if cork_requested {
+            socket.cork = Some(Cork {
+                destination: outgoing.destination,
+                source: outgoing.source,
+                ttl: outgoing.ttl,
+                tos: outgoing.tos,
+                oif: outgoing.oif,
+                dont_route: outgoing.dont_route,
+                mtu: outgoing.mtu,
+                data: args.data.to_vec(),
+            });
+            return Ok(len);
+        }
+        transmit(
+            socket,
+            &mut self.counters,
+            now,
+            network,
+            &outgoing,
+            args.data,
+            segment_size,
+        )?;
+        Ok(len)
+    }
+}
+
+/// ip_append_data on a corked socket (the `do_append_data` path), then udp_push_pending_frames
+/// unless more is to come. Any error drops the pending data (udp_flush_pending_frames).
+fn append_to_cork(
+    socket: &mut UdpSocket,
+    counters: &mut super::counters::UdpCounters,
+    now: Instant,
+    network: &mut dyn NetworkOutput,
+    args: SendArgs<'_>,
+    more: bool,
+) -> Result<usize, Errno> {
+    let len = args.data.len();
+    let Some(cork) = socket.cork.as_mut() else {
+        return Err(Errno::EINVAL);
+    };
+    let limit = size_limit_for(socket.options.pmtu_discovery, cork.mtu);
+    if HEADER_LEN + cork.data.len() + len > limit - IP_HEADER_LEN {
+        socket.cork = None;
+        return Err(Errno::EMSGSIZE);
+    }
+    if args.flags & MSG_PROBE != 0 {
+        return Ok(len);
+    }
+    cork.data.extend_from_slice(args.data);
+    if more {
+        return Ok(len);
+    }
+    let Some(cork) = socket.cork.take() else {
+        return Err(Errno::EINVAL);
+    };
+    let outgoing = Outgoing {
+        destination: cork.destination,
+        source: cork.source,
+        ttl: cork.ttl,
+        tos: cork.tos,
+        oif: cork.oif,
+        dont_route: cork.dont_route,
+        mtu: cork.mtu,
+    };
+    transmit(socket, counters, now, network, &outgoing, &cork.data, None)?;
+    Ok(len)
+}
+
+/// udp_send_skb: UDP_SEGMENT checks, then one datagram per segment, header and checksum
+/// filled in, handed to IPv4. ENOBUFS from below is swallowed unless IP_RECVERR is on.
+fn transmit(
+    socket: &mut UdpSocket,
+    counters: &mut super::counters::UdpCounters,
+    now: Instant,
+    network: &mut dyn NetworkOutput,
+    outgoing: &Outgoing,
+    data: &[u8],
+    segment_size: Option<usize>,
+) -> Result<(), Errno> {
+    let segments: Vec<&[u8]> = match segment_size {
+        Some(size) => {
+            if IP_HEADER_LEN + HEADER_LEN + size > outgoing.mtu as usize {
+                return Err(Errno::EINVAL);
+            }
+            if IP_HEADER_LEN + HEADER_LEN + data.len() > size * MAX_SEGMENTS {
+                return Err(Errno::EINVAL);
+            }
+            // GSO needs CHECKSUM_PARTIAL, which UDP-Lite never uses.
+            if socket.flavor == Flavor::Lite {
+                return Err(Errno::EIO);
+            }
+            if data.len() > size {
+                data.chunks(size).collect()
+            } else {
+                vec![data]
+            }
+        }
+        None => vec![data],
+    };
+    let pmtu_mode = pmtu_mode(socket.options.pmtu_discovery);
+    // ip_select_ident_segs uses the socket's counter only for DF datagrams that may not be
+    // fragmented (IP_PMTUDISC_DO / PROBE; ip_sk_ignore_df is true for the others), and only
+    // when connected; it then advances by the number of segments.
+    let uses_socket_ident = matches!(socket.options.pmtu_discovery, pmtu::DO | pmtu::PROBE);
+    for segment in segments {
+        let repr = Repr {
+            flavor: socket.flavor,
+            source_port: socket.local_port,
+            destination_port: outgoing.destination.port(),
+            checksum: 0,
+            coverage: lite_coverage(socket, HEADER_LEN + segment.len()),
+            payload: segment,
+        };
+        let mut buffer = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut buffer, outgoing.source, *outgoing.destination.ip());
+        let socket_ident = socket.peer.map(|_| socket.ident);
+        if socket.peer.is_some() && uses_socket_ident {
+            socket.ident = socket.ident.wrapping_add(1);
+        }
+        let datagram = OutboundDatagram {
+            src: outgoing.source,
+            dst: *outgoing.destination.ip(),
+            protocol: socket.flavor.protocol(),
+            ttl: outgoing.ttl,
+            tos: outgoing.tos,
+            pmtu_mode,
+            options: &[],
+            payload: &buffer,
+            dont_route: outgoing.dont_route,
+            socket_ident,
+            oif: outgoing.oif,
+        };
+        match network.send(now, &datagram) {
+            Ok(()) => counters.sent += 1,
+            Err(Errno::ENOBUFS) if !socket.options.receive_errors => {
+                counters.send_buffer_errors += 1
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    // The skb is freed once transmitted: sock_wfree → sk_write_space wakes writers.
+    socket.wake();
+    Ok(())
+}
+
+/// udplite_csum: with UDPLITE_SEND_CSCOV set and shorter than the datagram, the coverage is
+/// pcslen (0: announced as 0, everything covered); otherwise the whole datagram.
+fn lite_coverage(socket: &UdpSocket, total: usize) -> usize {
+    match socket.udp.lite_send_coverage {
+        Some(coverage) if socket.flavor == Flavor::Lite && usize::from(coverage) < total => {
+            usize::from(coverage)
+        }
+        _ => total,
+    }
+}
+
+/// The source-address rules of ip_route_output for a socket (or IP_PKTINFO) source:
+/// multicast, limited broadcast and 0.x.x.x are EINVAL; an address that is not ours is
+/// ENETUNREACH unless IP_TRANSPARENT (FLOWI_FLAG_ANYSRC); a loopback source may not leave
+/// through a real device (__mkroute_output: EINVAL).
+pub(super) fn check_source_address(
+    network: &dyn Network,
+    source: Ipv4Addr,
+    route: &Route,
+    transparent: bool,
+) -> Result<(), Errno> {
+    if source.is_multicast() || source.is_broadcast() || source.octets()[0] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !transparent && !network.is_local_address(source) {
+        return Err(Errno::ENETUNREACH);
+    }
+    if source.is_loopback() && !route.local {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// cork->fragsize (ip_setup_cork): the path MTU while IP_MTU_DISCOVER < PROBE, else the
+/// device's MTU.
+fn fragment_size(socket: &UdpSocket, route: &Route, interface_mtu: u32) -> u32 {
+    if socket.options.pmtu_discovery < pmtu::PROBE {
+        // dst_mtu, capped at IP_MAX_MTU as ipv4_mtu does.
+        route.mtu.min(IP_MAX_MTU as u32)
+    } else if route.local {
+        LOOPBACK_MTU
+    } else {
+        interface_mtu
+    }
+}
+
+fn size_limit(socket: &UdpSocket, mtu: u32) -> usize {
+    size_limit_for(socket.options.pmtu_discovery, mtu)
+}
+
+/// maxnonfragsize: IP_MAX_MTU when the socket lets datagrams be fragmented (ip_sk_ignore_df:
+/// DONT, WANT, OMIT), else the MTU.
+fn size_limit_for(pmtu_discovery: u8, mtu: u32) -> usize {
+    if pmtu_discovery < pmtu::DO || pmtu_discovery == pmtu::OMIT {
+        IP_MAX_MTU
+    } else {
+        (mtu as usize).clamp(IP_HEADER_LEN + HEADER_LEN, IP_MAX_MTU)
+    }
+}
+
+fn pmtu_mode(value: u8) -> PmtuMode {
+    match value {
+        pmtu::DONT => PmtuMode::Dont,
+        pmtu::DO => PmtuMode::Do,
+        pmtu::PROBE => PmtuMode::Probe,
+        pmtu::INTERFACE => PmtuMode::Interface,
+        pmtu::OMIT => PmtuMode::Omit,
+        _ => PmtuMode::Want,
+    }
+}
