@@ -152,6 +152,7 @@ real_functions! {
     fn signal(signum: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
     fn bsd_signal(signum: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
     fn sysv_signal(signum: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
+    fn __sysv_signal(signum: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
     fn siginterrupt(signum: c_int, interrupt: c_int) -> c_int;
 }
 

@@ -14,8 +14,9 @@
 //! so flags changed behind our back (glibc's `siginterrupt` calls its internal sigaction)
 //! still count. `oldact` always shows the program its own handler and flags.
 //!
-//! Limits (documented in docs/): a handler installed with a raw `rt_sigaction` syscall is not
-//! wrapped; an interruption whose signal is unknown answers EINTR (never a silent restart).
+//! Limits: a handler installed with a raw `rt_sigaction` syscall, or by glibc functions that
+//! call its internal sigaction (sigset, sigvec), is not wrapped; an interruption whose signal
+//! is unknown answers EINTR (never a silent restart).
 //! While the handler runs, the thread is still inside the shim's hook: a shim socket call made
 //! from the handler reaches the kernel identity socket, not the stack (making it reentrant
 //! would deadlock when the signal lands while the stack lock is held).
@@ -214,6 +215,14 @@ hook! {
 hook! {
     /// System V semantics: one-shot, not blocked during the handler, no restart.
     fn sysv_signal(signum: c_int, handler: sighandler_t) -> sighandler_t {
+        Outcome::Done(bsd_signal_impl(signum, handler, false, true))
+    }
+}
+
+hook! {
+    /// What `signal` resolves to in a program compiled for strict ISO C (glibc's signal.h
+    /// redirects it): System V semantics.
+    fn __sysv_signal(signum: c_int, handler: sighandler_t) -> sighandler_t {
         Outcome::Done(bsd_signal_impl(signum, handler, false, true))
     }
 }
