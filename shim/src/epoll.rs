@@ -209,6 +209,19 @@ struct Interest {
     seen: Wakeups,
     /// EPOLLONESHOT fired: no events until EPOLL_CTL_MOD.
     disarmed: bool,
+    /// A nested epoll target's count of parents, released with the interest (without
+    /// upgrading the target: that could drop a socket's last reference under the stack lock).
+    nested_parents: Option<Arc<AtomicUsize>>,
+}
+
+impl Interest {
+    /// The interest leaves its list.
+    fn release(&self) {
+        SHADOW_INTERESTS.fetch_sub(1, Ordering::SeqCst);
+        if let Some(parents) = &self.nested_parents {
+            parents.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -241,7 +254,7 @@ pub struct EpollFile {
     /// is empty).
     kernel_waiters: AtomicUsize,
     /// Shadow interests of other epolls that point at this one.
-    parents: AtomicUsize,
+    parents: Arc<AtomicUsize>,
     /// Which source a harvest takes first when both have events: alternated whenever one
     /// filled the caller's array, so neither starves the other.
     kernel_first: AtomicBool,
@@ -264,14 +277,8 @@ impl Default for EpollFile {
 
 impl Drop for EpollFile {
     fn drop(&mut self) {
-        let state = self.state.get_mut();
-        SHADOW_INTERESTS.fetch_sub(state.interests.len(), Ordering::SeqCst);
-        for interest in state.interests.values() {
-            if let Some(target) = interest.target.upgrade() {
-                if let FileKind::Epoll(inner) = &target.kind {
-                    inner.parents.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
+        for interest in self.state.get_mut().interests.values() {
+            interest.release();
         }
         for fd in [*self.kick_fd.get_mut(), *self.own_fd.get_mut()] {
             if fd >= 0 {
@@ -313,7 +320,7 @@ impl EpollFile {
             state: Mutex::new(State::default()),
             waiters: AtomicUsize::new(0),
             kernel_waiters: AtomicUsize::new(0),
-            parents: AtomicUsize::new(0),
+            parents: Arc::new(AtomicUsize::new(0)),
             kernel_first: AtomicBool::new(true),
             kick_fd: Mutex::new(-1),
             own_fd: Mutex::new(-1),
@@ -361,6 +368,10 @@ impl EpollFile {
                 queued: ready,
                 seen: wakeups,
                 disarmed: false,
+                nested_parents: match &target.kind {
+                    FileKind::Epoll(inner) => Some(inner.parents.clone()),
+                    FileKind::Socket(_) => None,
+                },
             },
         );
         state.by_key.insert(key, serial);
@@ -425,12 +436,10 @@ impl EpollFile {
         let key = key_of(fd, target);
         let mut state = self.state.lock();
         let serial = state.by_key.remove(&key).ok_or(Errno::ENOENT)?;
-        state.interests.remove(&serial);
-        state.ready.retain(|&queued| queued != serial);
-        SHADOW_INTERESTS.fetch_sub(1, Ordering::SeqCst);
-        if let FileKind::Epoll(inner) = &target.kind {
-            inner.parents.fetch_sub(1, Ordering::SeqCst);
+        if let Some(interest) = state.interests.remove(&serial) {
+            interest.release();
         }
+        state.ready.retain(|&queued| queued != serial);
         Ok(())
     }
 
@@ -669,7 +678,7 @@ impl State {
             if let Some(interest) = self.interests.remove(serial) {
                 self.by_key
                     .remove(&(interest.fd, Weak::as_ptr(&interest.target) as usize));
-                SHADOW_INTERESTS.fetch_sub(1, Ordering::SeqCst);
+                interest.release();
             }
         }
         self.ready.retain(|queued| !serials.contains(queued));
@@ -778,9 +787,6 @@ pub fn add_nested(
     };
     let mut registry = NESTING_PARENTS.lock();
     registry.retain(|parent| parent.strong_count() > 0);
-    if outer.contains(fd, target) {
-        return Err(Errno::EEXIST);
-    }
     let below = depth_below(inner, Arc::as_ptr(outer_file), 0, source);
     if below > EP_MAX_NESTS {
         return Err(Errno::ELOOP);
@@ -789,6 +795,10 @@ pub fn add_nested(
     let above = depth_above(&parents, Arc::as_ptr(outer_file), 0);
     if below.saturating_add(1).saturating_add(above) > EP_MAX_NESTS {
         return Err(Errno::ELOOP);
+    }
+    // do_epoll_ctl checks loops before ep_find: EEXIST comes after ELOOP.
+    if outer.contains(fd, target) {
+        return Err(Errno::EEXIST);
     }
     link()?;
     let outcome = outer.add(fd, target, events, data, source)?;

@@ -193,7 +193,10 @@ pub fn remove_range(first: u32, last: u32) -> Vec<Arc<OpenFile>> {
     let mut files = TABLE.files.write();
     let start = (first as usize).min(files.len());
     let end = (last as usize).saturating_add(1).min(files.len());
-    let removed: Vec<Arc<OpenFile>> = files[start..end.max(start)].iter_mut().filter_map(Option::take).collect();
+    let removed: Vec<Arc<OpenFile>> = files[start..end.max(start)]
+        .iter_mut()
+        .filter_map(Option::take)
+        .collect();
     TABLE.live.fetch_sub(removed.len(), Ordering::Relaxed);
     removed
 }
@@ -284,7 +287,10 @@ mod tests {
         let (read_end, write_end) = pipe();
         insert(read_end, socket_file(read_end));
         insert(write_end, socket_file(write_end));
-        assert_eq!(remove_range(read_end.min(write_end) as u32, u32::MAX).len(), 2);
+        assert_eq!(
+            remove_range(read_end.min(write_end) as u32, u32::MAX).len(),
+            2
+        );
         assert!(is_empty());
         assert!(remove_range(0, u32::MAX).is_empty());
         raw_close(read_end);

@@ -7,6 +7,7 @@ use core::net::SocketAddrV4;
 use crate::config::{Credentials, StackConfig};
 use crate::counters::Counters;
 use crate::errno::Errno;
+use crate::inet_create::{inet_create, InetProtocol};
 use crate::ipv4::{InboundDatagram, Ipv4Layer};
 use crate::socket::{sock_type, RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId};
 use crate::time::Instant;
@@ -110,17 +111,20 @@ impl Stack {
     // ----- socket side -------------------------------------------------------------------
 
     /// socket(AF_INET, ty, protocol). `ty` has SOCK_NONBLOCK/SOCK_CLOEXEC already removed.
-    /// Types the stack does not serve yet answer as `inet_create` does when no protosw entry
-    /// matches: ESOCKTNOSUPPORT for an unknown type, EPROTONOSUPPORT for an unknown protocol.
+    /// Every check of inet_create answers with the kernel's errno (`inet_create.rs`); a socket
+    /// the kernel would create but the stack does not serve yet is refused with the errno the
+    /// kernel gives when no protocol switch entry matches, so programs fall back as they would
+    /// on a kernel without that protocol:
+    /// - TCP and MPTCP (SOCK_STREAM; TCP is issue #5): ESOCKTNOSUPPORT;
+    /// - raw sockets of a caller with CAP_NET_RAW: ESOCKTNOSUPPORT;
+    /// - ping sockets of a caller inside net.ipv4.ping_group_range: EPROTONOSUPPORT;
+    /// - SOCK_PACKET with CAP_NET_RAW (a packet socket, not an inet one): ESOCKTNOSUPPORT.
     pub fn socket(&mut self, ty: i32, protocol: i32, creds: Credentials) -> Result<SocketId, Errno> {
-        match ty {
-            sock_type::DGRAM => match protocol {
-                0 | 17 => self.udp.socket(ip_proto::UDP, creds),
-                136 => self.udp.socket(ip_proto::UDPLITE, creds),
-                _ => Err(Errno::EPROTONOSUPPORT),
-            },
-            // SOCK_STREAM (TCP, issue #5) and SOCK_RAW are not served yet.
-            _ => Err(Errno::ESOCKTNOSUPPORT),
+        match inet_create(ty, protocol, &creds)? {
+            InetProtocol::Udp => self.udp.socket(ip_proto::UDP, creds),
+            InetProtocol::UdpLite => self.udp.socket(ip_proto::UDPLITE, creds),
+            InetProtocol::Ping => Err(Errno::EPROTONOSUPPORT),
+            InetProtocol::Tcp | InetProtocol::Mptcp | InetProtocol::Raw => Err(Errno::ESOCKTNOSUPPORT),
         }
     }
 

@@ -7,7 +7,7 @@
 use libc::{c_int, c_void, size_t, sockaddr, socklen_t, ssize_t};
 
 use crate::hook;
-use crate::hooks::io::{read_impl, recvfrom_impl};
+use crate::hooks::receive::{read_impl, recvfrom_impl};
 
 extern "C" {
     /// glibc: prints "*** buffer overflow detected ***: terminated" and aborts.

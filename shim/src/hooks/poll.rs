@@ -238,6 +238,8 @@ fn poll_impl(
     timeout: Option<Duration>,
     sigmask: Option<&sigset_t>,
 ) -> Outcome<c_int> {
+    // sys_poll / sys_ppoll take nfds as an unsigned int: the upper half never reaches the kernel.
+    let nfds = nfds as u32 as nfds_t;
     if nfds > sys::nofile_soft_limit().unwrap_or(u64::MAX) {
         return Outcome::Done(Err(Errno::EINVAL));
     }
@@ -319,7 +321,9 @@ fn poll_impl(
         let shim_ready = shim_bits.iter().any(|&bits| bits != 0);
         let kernel_ready = kernel_fresh && kernel_fds.iter().any(|pollfd| pollfd.revents != 0);
         if shim_ready || kernel_ready || timed_out || deadline.is_zero() {
-            if !kernel_ready && (!kernel_fds.is_empty() || !shim_ready) {
+            // With no kernel fd, the pass only matters for a signal the caller's mask unblocks
+            // (pending ones it does not block were delivered before we got here).
+            if !kernel_ready && (!kernel_fds.is_empty() || (!shim_ready && sigmask.is_some())) {
                 // The final pass over kernel fds. With a shim fd ready the count is positive,
                 // so no signal can turn it into EINTR: no mask then.
                 let mask = if shim_ready { None } else { sigmask };

@@ -217,7 +217,9 @@ fn select_impl(
         if shim_ready || kernel_ready || timed_out || deadline.is_zero() {
             let mut results = results;
             let mut count = count;
-            if !kernel_ready && (!kernel_fds.is_empty() || !shim_ready) {
+            // With no kernel fd, the pass only matters for a signal the caller's mask unblocks
+            // (pending ones it does not block were delivered before we got here).
+            if !kernel_ready && (!kernel_fds.is_empty() || (!shim_ready && sigmask.is_some())) {
                 let mask = if shim_ready { None } else { sigmask };
                 if let Err(errno) = poll_kernel_now(&mut kernel_fds, mask) {
                     return Outcome::Done(Err(errno));

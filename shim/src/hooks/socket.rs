@@ -3,7 +3,7 @@
 //! (net/socket.c), so the errno precedence matches.
 
 use std::net::SocketAddrV4;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use libc::{c_int, sockaddr, socklen_t};
@@ -12,6 +12,7 @@ use stack::{Errno, Shutdown, SocketId};
 use crate::engine::{self, Engine};
 use crate::fdtable::{self, FileKind, OpenFile, SocketFile};
 use crate::hook;
+use crate::hooks::blocking::{self, Direction};
 use crate::hooks::{real_result, Outcome};
 use crate::real;
 use crate::usermem;
@@ -96,10 +97,14 @@ fn create_socket(ty_with_flags: c_int, protocol: c_int) -> Result<c_int, Errno> 
     Ok(fd)
 }
 
+/// SOCK_PACKET: with AF_INET, the obsolete packet interface. __sock_create turns the family
+/// into PF_PACKET, so the socket is the kernel's packet socket, not an inet one.
+const SOCK_PACKET: c_int = 10;
+
 hook! {
     /// AF_INET sockets come from the stack; every other family is the kernel's.
     fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
-        if domain != libc::AF_INET {
+        if domain != libc::AF_INET || ty & SOCK_TYPE_MASK == SOCK_PACKET {
             return Outcome::Real;
         }
         Outcome::Done(create_socket(ty, protocol))
@@ -168,10 +173,19 @@ fn accept_socket(
     };
     Outcome::Done((|| {
         let engine = engine()?;
-        let (id, peer) = engine.with_stack(|stack, _now| {
-            let id = stack.accept(socket.id)?;
-            Ok::<_, Errno>((id, stack.peer_addr(id)))
-        })?;
+        // Waits like a receive (inet_csk_accept: sock_rcvtimeo, O_NONBLOCK); datagram
+        // sockets answer at once (EOPNOTSUPP).
+        let nonblocking = socket.nonblocking.load(Ordering::Relaxed);
+        let (id, peer) = blocking::run(
+            engine,
+            socket.id,
+            Direction::Receive,
+            nonblocking,
+            |stack, _now| {
+                let id = stack.accept(socket.id)?;
+                Ok((id, stack.peer_addr(id)))
+            },
+        )?;
         let close_stack_socket = || engine.with_stack(|stack, now| stack.close(now, id));
         let new_fd = match create_identity(socket.ty | flags) {
             Ok(new_fd) => new_fd,

@@ -7,7 +7,7 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 
-use super::random::Prng;
+use crate::random::Random;
 use crate::config::Sysctls;
 use crate::time::Instant;
 use crate::wire::ethernet::MacAddress;
@@ -102,7 +102,7 @@ pub(super) struct NeighbourTable {
 }
 
 impl NeighbourTable {
-    pub(super) fn new(sysctls: &Sysctls, rng: &mut Prng) -> NeighbourTable {
+    pub(super) fn new(sysctls: &Sysctls, rng: &mut Random) -> NeighbourTable {
         let base = Duration::from_millis(u64::from(sysctls.arp_base_reachable_time_ms));
         NeighbourTable {
             entries: BTreeMap::new(),
@@ -198,7 +198,7 @@ impl NeighbourTable {
     pub(super) fn learn(
         &mut self,
         now: Instant,
-        rng: &mut Prng,
+        rng: &mut Random,
         addr: Ipv4Addr,
         mac: MacAddress,
         how: Learned,
@@ -268,7 +268,7 @@ impl NeighbourTable {
     pub(super) fn handle_timeout(
         &mut self,
         now: Instant,
-        rng: &mut Prng,
+        rng: &mut Random,
         events: &mut Vec<NeighbourEvent>,
     ) {
         let due: Vec<Ipv4Addr> = self
@@ -349,7 +349,7 @@ impl NeighbourTable {
     }
 
     /// parms->reachable_time, re-drawn every 300 s as neigh_periodic_work does.
-    fn reachable_time(&mut self, now: Instant, rng: &mut Prng) -> Duration {
+    fn reachable_time(&mut self, now: Instant, rng: &mut Random) -> Duration {
         if now >= self.reachable_time_chosen + REACHABLE_TIME_REROLL {
             self.reachable_time = random_reachable_time(self.base_reachable_time, rng);
             self.reachable_time_chosen = now;
@@ -386,7 +386,7 @@ impl NeighbourTable {
 }
 
 /// neigh_rand_reach_time: uniformly in [base/2, 3·base/2).
-fn random_reachable_time(base: Duration, rng: &mut Prng) -> Duration {
+fn random_reachable_time(base: Duration, rng: &mut Random) -> Duration {
     let base_ms = base.as_millis() as u64;
     if base_ms == 0 {
         return Duration::ZERO;

@@ -8,7 +8,7 @@ use core::net::Ipv4Addr;
 use std::collections::BTreeMap;
 
 use super::jiffies::{jiffies, msecs_to_jiffies, HZ};
-use super::random::Prng;
+use crate::random::Random;
 use crate::config::Sysctls;
 use crate::time::Instant;
 use crate::wire::icmp::{message, unreachable};
@@ -74,7 +74,7 @@ impl IcmpRateLimiter {
     pub(super) fn allow(
         &mut self,
         now: Instant,
-        rng: &mut Prng,
+        rng: &mut Random,
         sysctls: &Sysctls,
         message: Outgoing,
     ) -> Result<(), RateLimited> {
@@ -129,7 +129,7 @@ impl IcmpRateLimiter {
     }
 
     /// icmp_global_consume: a random 0, 1 or 2 credits, one on average.
-    fn consume(&mut self, rng: &mut Prng) {
+    fn consume(&mut self, rng: &mut Random) {
         self.credit -= rng.below(3) as i64;
     }
 
@@ -186,7 +186,7 @@ mod tests {
     fn per_peer_burst_of_six_then_one_per_second() {
         let sysctls = Sysctls::default();
         let mut limiter = IcmpRateLimiter::default();
-        let mut rng = Prng::new(3);
+        let mut rng = Random::new(3);
         let t0 = Instant::from_millis(100_000);
         let sent = (0..10)
             .filter(|_| {
@@ -214,7 +214,7 @@ mod tests {
     fn exemptions() {
         let sysctls = Sysctls::default();
         let mut limiter = IcmpRateLimiter::default();
-        let mut rng = Prng::new(3);
+        let mut rng = Random::new(3);
         let t0 = Instant::from_millis(100_000);
         for _ in 0..100 {
             // Echo replies (type 0) are outside the default mask; frag needed is exempt.
@@ -238,7 +238,7 @@ mod tests {
             ..Sysctls::default()
         };
         let mut limiter = IcmpRateLimiter::default();
-        let mut rng = Prng::new(3);
+        let mut rng = Random::new(3);
         let t0 = Instant::from_millis(100_000);
         // Different peers, so only the global bucket limits: about `burst` messages pass
         // (each consumes 0..=2 credits), then the bucket is empty within the same jiffy.

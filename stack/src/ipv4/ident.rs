@@ -4,7 +4,7 @@
 use core::net::Ipv4Addr;
 
 use super::jiffies::jiffies;
-use super::random::Prng;
+use crate::random::Random;
 use crate::time::Instant;
 
 /// IP_IDENTS_SZ: the number of id counters the kernel hashes destinations onto.
@@ -20,7 +20,7 @@ pub(super) struct IdentGenerator {
 }
 
 impl IdentGenerator {
-    pub(super) fn new(rng: &mut Prng) -> IdentGenerator {
+    pub(super) fn new(rng: &mut Random) -> IdentGenerator {
         let key = [rng.next_u64(), rng.next_u64()];
         let counters = (0..BUCKETS).map(|_| rng.next_u64() as u32).collect();
         IdentGenerator {
@@ -37,7 +37,7 @@ impl IdentGenerator {
     pub(super) fn hashed(
         &mut self,
         now: Instant,
-        rng: &mut Prng,
+        rng: &mut Random,
         dst: Ipv4Addr,
         src: Ipv4Addr,
         protocol: u8,
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn same_flow_same_jiffy_counts_up() {
-        let mut rng = Prng::new(1);
+        let mut rng = Random::new(1);
         let mut ids = IdentGenerator::new(&mut rng);
         let (dst, src) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
         let now = Instant::from_millis(1000);

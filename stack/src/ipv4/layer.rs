@@ -11,7 +11,7 @@ use super::fragment::Reassembly;
 use super::icmp_rate::IcmpRateLimiter;
 use super::ident::IdentGenerator;
 use super::loopback::LoopbackDatagram;
-use super::random::Prng;
+use crate::random::Random;
 use super::route::{self, PmtuCache};
 use super::{OutboundDatagram, Route};
 use crate::config::{InterfaceConfig, StackConfig, Sysctls};
@@ -23,7 +23,7 @@ use crate::transport::Transports;
 pub struct Ipv4Layer {
     pub(super) iface: InterfaceConfig,
     pub(super) sysctls: Sysctls,
-    pub(super) rng: Prng,
+    pub(super) rng: Random,
     pub(super) neighbours: NeighbourTable,
     pub(super) pmtu: PmtuCache,
     pub(super) idents: IdentGenerator,
@@ -41,7 +41,7 @@ pub struct Ipv4Layer {
 
 impl Ipv4Layer {
     pub fn new(config: &StackConfig) -> Ipv4Layer {
-        let mut rng = Prng::new(config.random_seed ^ 0x6970_7634_6c61_7972);
+        let mut rng = Random::new(config.random_seed ^ 0x6970_7634_6c61_7972);
         let neighbours = NeighbourTable::new(&config.sysctls, &mut rng);
         let idents = IdentGenerator::new(&mut rng);
         Ipv4Layer {

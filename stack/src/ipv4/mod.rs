@@ -14,7 +14,7 @@
 //!   `icmp_rate.rs`: the global and per-peer limiters. `ident.rs`: IP ids.
 //! - `loopback.rs`: the queue `run_loopback` delivers. `counters.rs`: every drop reason.
 //! - `options.rs`: IP options on receive (compile), in answers (echo) and when sent (build).
-//! - `jiffies.rs`, `random.rs`: the kernel's time unit (HZ=250) and the seeded PRNG.
+//! - `jiffies.rs`: the kernel's time unit (HZ=250); randomness comes from `crate::random`.
 //!
 //! Not yet: multicast group membership (multicast input is counted and dropped, multicast
 //! output is not looped back), ICMP redirects, ipfrag_max_dist, CIPSO (refused as by a kernel
@@ -118,7 +118,6 @@ mod loopback;
 mod neighbour;
 pub mod options;
 mod output;
-mod random;
 pub mod route;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use crate::wire::udp::{Flavor, ParseError, Repr};
 
 use super::layer::UdpLayer;
 use super::ports::PortBinding;
-use super::random::scale;
+use crate::random::scale;
 use super::socket::{truesize, QueuedDatagram, UdpSocket};
 
 /// The 4-tuple a lookup matches, from the receiver's point of view.

@@ -17,7 +17,7 @@ use crate::wire::udp::Flavor;
 
 use super::counters::UdpCounters;
 use super::ports::PortTable;
-use super::random::Random;
+use crate::random::Random;
 use super::socket::UdpSocket;
 use super::table::SocketTable;
 
@@ -40,7 +40,8 @@ pub struct UdpLayer {
 
 impl UdpLayer {
     pub fn new(config: &StackConfig) -> UdpLayer {
-        let mut random = Random::new(config.random_seed);
+        // Mixed with a constant of its own so UDP's draws differ from the IPv4 layer's.
+        let mut random = Random::new(config.random_seed ^ 0x5544_5020_7365_6564);
         let hash_secret = random.next_u32();
         UdpLayer {
             sockets: SocketTable::new(),

@@ -16,7 +16,6 @@ mod network;
 mod options;
 mod poll;
 mod ports;
-mod random;
 mod recv;
 mod send;
 mod socket;

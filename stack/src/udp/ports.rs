@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use crate::errno::Errno;
 use crate::socket::SocketId;
 
-use super::random::scale;
+use crate::random::scale;
 
 /// The kernel's UDP hash table size on this machine ("UDP hash table entries: 16384" at boot).
 /// Ephemeral search walks one hash chain at a time, so the size shapes the search order.
