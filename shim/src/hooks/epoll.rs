@@ -29,8 +29,7 @@ use crate::epoll::{
 use crate::fdtable::{self, FileKind, OpenFile};
 use crate::hook;
 use crate::hooks::poll::{
-    evaluate, read_sigmask, read_timespec, sleep, sleepers_without_engine, Deadline, Slept,
-    Watching,
+    evaluate, read_timeout_and_mask, sleep, sleepers_without_engine, Deadline, Slept, Watching,
 };
 use crate::hooks::{errno, Outcome};
 use crate::{real, usermem};
@@ -446,13 +445,9 @@ hook! {
         if fdtable::is_empty() {
             return Outcome::Real;
         }
-        let mask = if sigmask.is_null() {
-            None
-        } else {
-            match read_sigmask(sigmask as usize) {
-                Ok(mask) => Some(mask),
-                Err(errno) => return Outcome::Done(Err(errno)),
-            }
+        let (_, mask) = match read_timeout_and_mask(std::ptr::null(), sigmask) {
+            Ok(pair) => pair,
+            Err(errno) => return Outcome::Done(Err(errno)),
         };
         wait_impl(epfd, events as usize, maxevents, timeout_from_millis(timeout), mask.as_ref())
     }
@@ -465,21 +460,9 @@ hook! {
         if fdtable::is_empty() {
             return Outcome::Real;
         }
-        let duration = if timeout.is_null() {
-            None
-        } else {
-            match read_timespec(timeout as usize) {
-                Ok(duration) => Some(duration),
-                Err(errno) => return Outcome::Done(Err(errno)),
-            }
-        };
-        let mask = if sigmask.is_null() {
-            None
-        } else {
-            match read_sigmask(sigmask as usize) {
-                Ok(mask) => Some(mask),
-                Err(errno) => return Outcome::Done(Err(errno)),
-            }
+        let (duration, mask) = match read_timeout_and_mask(timeout, sigmask) {
+            Ok(pair) => pair,
+            Err(errno) => return Outcome::Done(Err(errno)),
         };
         wait_impl(epfd, events as usize, maxevents, duration, mask.as_ref())
     }

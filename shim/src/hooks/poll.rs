@@ -169,6 +169,25 @@ pub(crate) fn poll_kernel_now(
 
 /// A timespec the program passed (ppoll, pselect, epoll_pwait2): EFAULT if unreadable, EINVAL
 /// if not normalised (poll_select_set_timeout → timespec64_valid).
+/// The optional timeout and signal mask of ppoll, pselect and epoll_pwait2, copied in the
+/// order their syscalls copy them (timeout first: EFAULT/EINVAL; then the mask: EFAULT).
+pub(crate) fn read_timeout_and_mask(
+    timeout: *const timespec,
+    sigmask: *const sigset_t,
+) -> Result<(Option<Duration>, Option<sigset_t>), Errno> {
+    let timeout = if timeout.is_null() {
+        None
+    } else {
+        Some(read_timespec(timeout as usize)?)
+    };
+    let mask = if sigmask.is_null() {
+        None
+    } else {
+        Some(read_sigmask(sigmask as usize)?)
+    };
+    Ok((timeout, mask))
+}
+
 pub(crate) fn read_timespec(address: usize) -> Result<Duration, Errno> {
     let ts: timespec = usermem::read_struct(address)?;
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
@@ -412,21 +431,9 @@ unsafe fn ppoll_impl(
     timeout: *const timespec,
     sigmask: *const sigset_t,
 ) -> Outcome<c_int> {
-    let timeout = if timeout.is_null() {
-        None
-    } else {
-        match read_timespec(timeout as usize) {
-            Ok(duration) => Some(duration),
-            Err(errno) => return Outcome::Done(Err(errno)),
-        }
-    };
-    let mask = if sigmask.is_null() {
-        None
-    } else {
-        match read_sigmask(sigmask as usize) {
-            Ok(mask) => Some(mask),
-            Err(errno) => return Outcome::Done(Err(errno)),
-        }
+    let (timeout, mask) = match read_timeout_and_mask(timeout, sigmask) {
+        Ok(pair) => pair,
+        Err(errno) => return Outcome::Done(Err(errno)),
     };
     poll_impl(fds as usize, nfds, timeout, mask.as_ref())
 }

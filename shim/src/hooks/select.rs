@@ -17,8 +17,7 @@ use crate::epoll::bits::*;
 use crate::fdtable::{self, FileKind, OpenFile};
 use crate::hook;
 use crate::hooks::poll::{
-    all_kernel, evaluate, poll_kernel_now, read_sigmask, read_timespec, sleep, Deadline, Slept,
-    Watching,
+    all_kernel, evaluate, poll_kernel_now, read_timeout_and_mask, sleep, Deadline, Slept, Watching,
 };
 use crate::hooks::Outcome;
 use crate::{sys, usermem};
@@ -340,21 +339,9 @@ hook! {
         if all_kernel() {
             return Outcome::Real;
         }
-        let duration = if timeout.is_null() {
-            None
-        } else {
-            match read_timespec(timeout as usize) {
-                Ok(duration) => Some(duration),
-                Err(errno) => return Outcome::Done(Err(errno)),
-            }
-        };
-        let mask = if sigmask.is_null() {
-            None
-        } else {
-            match read_sigmask(sigmask as usize) {
-                Ok(mask) => Some(mask),
-                Err(errno) => return Outcome::Done(Err(errno)),
-            }
+        let (duration, mask) = match read_timeout_and_mask(timeout, sigmask) {
+            Ok(pair) => pair,
+            Err(errno) => return Outcome::Done(Err(errno)),
         };
         let deadline = Deadline::after(duration);
         let addresses = [readfds as usize, writefds as usize, exceptfds as usize];

@@ -61,13 +61,18 @@ pub fn get(
     name: i32,
     optlen: usize,
 ) -> Result<Vec<u8>, Errno> {
-    // Both sk_getsockopt and do_ip_getsockopt read optlen as an int: negative is EINVAL.
-    if optlen > i32::MAX as usize {
-        return Err(Errno::EINVAL);
-    }
     match level {
         level::SOL_SOCKET | level::SOL_IP => {}
         _ => return Err(Errno::EOPNOTSUPP),
+    }
+    // do_ip_getsockopt hands the multicast routing names to ip_mroute_getsockopt before it
+    // reads optlen.
+    if level == level::SOL_IP && is_multicast_routing_option(name) {
+        return Err(multicast_routing_refusal());
+    }
+    // Both sk_getsockopt and do_ip_getsockopt read optlen as an int: negative is EINVAL.
+    if optlen > i32::MAX as usize {
+        return Err(Errno::EINVAL);
     }
     if let Some(bytes) = structured::get(options, context, level, name, optlen)? {
         return Ok(bytes);
@@ -107,6 +112,10 @@ fn set_ip_level(
     name: i32,
     value: &[u8],
 ) -> Result<(), Errno> {
+    // do_ip_setsockopt's first test, before the value is decoded.
+    if is_multicast_routing_option(name) {
+        return Err(multicast_routing_refusal());
+    }
     if let Some(result) = structured::set(options, context, level::SOL_IP, name, value) {
         return result;
     }
@@ -129,6 +138,25 @@ fn set_ip_level(
         }
     };
     apply(option, options, context, decoded)
+}
+
+/// MRT_BASE..=MRT_MAX (uapi linux/mroute.h): the options of a multicast routing daemon
+/// (MRT_INIT, MRT_ADD_VIF, ...), ip_mroute_opt in include/linux/mroute.h.
+const MRT_BASE: i32 = 200;
+const MRT_MAX: i32 = MRT_BASE + 12;
+
+fn is_multicast_routing_option(name: i32) -> bool {
+    (MRT_BASE..=MRT_MAX).contains(&name)
+}
+
+/// ip_mroute_setsockopt / ip_mroute_getsockopt (net/ipv4/ipmr.c) serve only the raw IGMP
+/// socket of a multicast routing daemon ("if (sk->sk_type != SOCK_RAW || inet_num !=
+/// IPPROTO_IGMP) return -EOPNOTSUPP"); every socket the stack serves is refused that way, for
+/// get and set alike. (Measured natively on a UDP socket: names 200..=212 answer EOPNOTSUPP
+/// to both, 213 and up ENOPROTOOPT.) Raw sockets, when they come, must serve these for
+/// IPPROTO_IGMP or keep refusing them deliberately.
+fn multicast_routing_refusal() -> Errno {
+    Errno::EOPNOTSUPP
 }
 
 fn apply(
