@@ -110,12 +110,14 @@ impl Readiness for LiveReadiness<'_> {
         self.stack.map_or(0, |stack| stack.poll(id))
     }
     fn socket_wakeups(&self, id: SocketId) -> Wakeups {
-        // The stack counts its wakeups without their kind (yet): every one counts for every
-        // interest, so an edge-triggered EPOLLIN item is also re-queued by a send's
-        // write-space wakeup, which the kernel's key filter would not do.
+        let counts = self
+            .stack
+            .map(|stack| stack.wakeups(id))
+            .unwrap_or_default();
         Wakeups {
-            other: self.stack.map_or(0, |stack| stack.activity(id)),
-            ..Wakeups::default()
+            readable: counts.readable,
+            writable: counts.writable,
+            other: counts.other,
         }
     }
     fn kernel_ready(&self, fd: RawFd) -> bool {

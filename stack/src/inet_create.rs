@@ -78,7 +78,11 @@ const INET_SWITCH: &[ProtocolSwitch] = &[
 /// inet_create up to the protocol's init: the protocol the socket would be created for, or
 /// the kernel's errno. `ty` has SOCK_NONBLOCK / SOCK_CLOEXEC removed and is below SOCK_MAX
 /// (__sys_socket_create's checks, done by the shim).
-pub(crate) fn inet_create(ty: i32, protocol: i32, creds: &Credentials) -> Result<InetProtocol, Errno> {
+pub(crate) fn inet_create(
+    ty: i32,
+    protocol: i32,
+    creds: &Credentials,
+) -> Result<InetProtocol, Errno> {
     // __sock_create, before any family code: AF_INET + SOCK_PACKET becomes AF_PACKET, whose
     // packet_create checks CAP_NET_RAW first and never looks at the protocol's range.
     if ty == SOCK_PACKET {
@@ -149,7 +153,15 @@ mod tests {
     /// same lines.
     #[test]
     fn protocol_range_is_checked_before_the_type() {
-        for ty in [0, sock_type::STREAM, sock_type::DGRAM, sock_type::RAW, 4, 5, 6] {
+        for ty in [
+            0,
+            sock_type::STREAM,
+            sock_type::DGRAM,
+            sock_type::RAW,
+            4,
+            5,
+            6,
+        ] {
             assert_eq!(inet_create(ty, -1, &ROOT), Err(Errno::EINVAL), "type {ty}");
             assert_eq!(inet_create(ty, 263, &ROOT), Err(Errno::EINVAL), "type {ty}");
         }
@@ -158,9 +170,18 @@ mod tests {
 
     #[test]
     fn datagram_protocols() {
-        assert_eq!(inet_create(sock_type::DGRAM, 0, &NOBODY), Ok(InetProtocol::Udp));
-        assert_eq!(inet_create(sock_type::DGRAM, 17, &NOBODY), Ok(InetProtocol::Udp));
-        assert_eq!(inet_create(sock_type::DGRAM, 136, &NOBODY), Ok(InetProtocol::UdpLite));
+        assert_eq!(
+            inet_create(sock_type::DGRAM, 0, &NOBODY),
+            Ok(InetProtocol::Udp)
+        );
+        assert_eq!(
+            inet_create(sock_type::DGRAM, 17, &NOBODY),
+            Ok(InetProtocol::Udp)
+        );
+        assert_eq!(
+            inet_create(sock_type::DGRAM, 136, &NOBODY),
+            Ok(InetProtocol::UdpLite)
+        );
         for protocol in [2, 6, 132, 255, 256, 262] {
             assert_eq!(
                 inet_create(sock_type::DGRAM, protocol, &ROOT),
@@ -177,14 +198,26 @@ mod tests {
             in_ping_group: true,
             ..NOBODY
         };
-        assert_eq!(inet_create(sock_type::DGRAM, 1, &member), Ok(InetProtocol::Ping));
+        assert_eq!(
+            inet_create(sock_type::DGRAM, 1, &member),
+            Ok(InetProtocol::Ping)
+        );
     }
 
     #[test]
     fn stream_protocols() {
-        assert_eq!(inet_create(sock_type::STREAM, 0, &NOBODY), Ok(InetProtocol::Tcp));
-        assert_eq!(inet_create(sock_type::STREAM, 6, &NOBODY), Ok(InetProtocol::Tcp));
-        assert_eq!(inet_create(sock_type::STREAM, 262, &NOBODY), Ok(InetProtocol::Mptcp));
+        assert_eq!(
+            inet_create(sock_type::STREAM, 0, &NOBODY),
+            Ok(InetProtocol::Tcp)
+        );
+        assert_eq!(
+            inet_create(sock_type::STREAM, 6, &NOBODY),
+            Ok(InetProtocol::Tcp)
+        );
+        assert_eq!(
+            inet_create(sock_type::STREAM, 262, &NOBODY),
+            Ok(InetProtocol::Mptcp)
+        );
         for protocol in [1, 17, 132, 136] {
             assert_eq!(
                 inet_create(sock_type::STREAM, protocol, &ROOT),
@@ -195,11 +228,23 @@ mod tests {
 
     #[test]
     fn raw_wildcard_then_capability() {
-        assert_eq!(inet_create(sock_type::RAW, 0, &ROOT), Err(Errno::EPROTONOSUPPORT));
-        assert_eq!(inet_create(sock_type::RAW, 0, &NOBODY), Err(Errno::EPROTONOSUPPORT));
+        assert_eq!(
+            inet_create(sock_type::RAW, 0, &ROOT),
+            Err(Errno::EPROTONOSUPPORT)
+        );
+        assert_eq!(
+            inet_create(sock_type::RAW, 0, &NOBODY),
+            Err(Errno::EPROTONOSUPPORT)
+        );
         for protocol in [1, 17, 200, 255, 262] {
-            assert_eq!(inet_create(sock_type::RAW, protocol, &ROOT), Ok(InetProtocol::Raw));
-            assert_eq!(inet_create(sock_type::RAW, protocol, &NOBODY), Err(Errno::EPERM));
+            assert_eq!(
+                inet_create(sock_type::RAW, protocol, &ROOT),
+                Ok(InetProtocol::Raw)
+            );
+            assert_eq!(
+                inet_create(sock_type::RAW, protocol, &NOBODY),
+                Err(Errno::EPERM)
+            );
         }
     }
 
@@ -215,6 +260,9 @@ mod tests {
     fn packet_sockets_check_only_the_capability() {
         assert_eq!(inet_create(SOCK_PACKET, -1, &NOBODY), Err(Errno::EPERM));
         assert_eq!(inet_create(SOCK_PACKET, 768, &NOBODY), Err(Errno::EPERM));
-        assert_eq!(inet_create(SOCK_PACKET, 768, &ROOT), Err(Errno::ESOCKTNOSUPPORT));
+        assert_eq!(
+            inet_create(SOCK_PACKET, 768, &ROOT),
+            Err(Errno::ESOCKTNOSUPPORT)
+        );
     }
 }

@@ -20,6 +20,6 @@ pub mod wire;
 
 pub use config::{Credentials, InterfaceConfig, StackConfig, Sysctls};
 pub use errno::Errno;
-pub use socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId};
+pub use socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId, WakeupCounts};
 pub use stack::{ip_proto, Stack};
 pub use time::{Instant, WallTime};

@@ -53,6 +53,29 @@ pub mod msg_flags {
     pub const MSG_CMSG_CLOEXEC: i32 = 0x4000_0000;
 }
 
+/// How many wakeups a socket has raised, by the poll key the kernel wakes its waiters with, so
+/// edge-triggered epoll can filter them as ep_poll_callback does ("if (pollflags &&
+/// !(pollflags & epi->event.events)) goto out_unlock").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WakeupCounts {
+    /// sk_data_ready (sock_def_readable: EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND).
+    pub readable: u64,
+    /// sk_write_space (sock_def_write_space: EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND).
+    pub writable: u64,
+    /// sk_error_report (sock_def_error_report: EPOLLERR, in every interest) and sk_state_change
+    /// (sock_def_wakeup: no key, wakes every interest).
+    pub other: u64,
+}
+
+impl WakeupCounts {
+    /// All wakeups, whatever their key.
+    pub fn total(&self) -> u64 {
+        self.readable
+            .wrapping_add(self.writable)
+            .wrapping_add(self.other)
+    }
+}
+
 /// Metadata of a received frame, supplied by the driver with `handle_frame`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RxMeta {

@@ -9,8 +9,8 @@ use crate::counters::Counters;
 use crate::errno::Errno;
 use crate::inet_create::{inet_create, InetProtocol};
 use crate::ipv4::{InboundDatagram, Ipv4Layer};
-use crate::socket::{sock_type, RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId};
-use crate::time::Instant;
+use crate::socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId, WakeupCounts};
+use crate::time::{Instant, WallTime};
 use crate::transport::{Delivery, IcmpError, Transports};
 use crate::udp::UdpLayer;
 
@@ -119,12 +119,19 @@ impl Stack {
     /// - raw sockets of a caller with CAP_NET_RAW: ESOCKTNOSUPPORT;
     /// - ping sockets of a caller inside net.ipv4.ping_group_range: EPROTONOSUPPORT;
     /// - SOCK_PACKET with CAP_NET_RAW (a packet socket, not an inet one): ESOCKTNOSUPPORT.
-    pub fn socket(&mut self, ty: i32, protocol: i32, creds: Credentials) -> Result<SocketId, Errno> {
+    pub fn socket(
+        &mut self,
+        ty: i32,
+        protocol: i32,
+        creds: Credentials,
+    ) -> Result<SocketId, Errno> {
         match inet_create(ty, protocol, &creds)? {
             InetProtocol::Udp => self.udp.socket(ip_proto::UDP, creds),
             InetProtocol::UdpLite => self.udp.socket(ip_proto::UDPLITE, creds),
             InetProtocol::Ping => Err(Errno::EPROTONOSUPPORT),
-            InetProtocol::Tcp | InetProtocol::Mptcp | InetProtocol::Raw => Err(Errno::ESOCKTNOSUPPORT),
+            InetProtocol::Tcp | InetProtocol::Mptcp | InetProtocol::Raw => {
+                Err(Errno::ESOCKTNOSUPPORT)
+            }
         }
     }
 
@@ -161,9 +168,29 @@ impl Stack {
         result
     }
 
+    /// A send whose payload the shim could not copy from the program (a bad iovec or buffer):
+    /// `args.data` is any buffer of the payload's length (only its length is used; zeros
+    /// will do, capped at 65536 bytes: every longer payload is EMSGSIZE). The kernel copies
+    /// the payload last, so its other checks decide first (a pending error, EPIPE,
+    /// EMSGSIZE, EDESTADDRREQ, ...); EFAULT otherwise, and nothing is sent.
+    pub fn send_unreadable(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        args: SendArgs<'_>,
+    ) -> Result<usize, Errno> {
+        self.udp.send_unreadable(now, &mut self.ip, id, args)
+    }
+
     /// Receive into `buf` (`args.capacity` bytes). EAGAIN when nothing is queued: the shim
     /// decides whether to block.
-    pub fn recv(&mut self, now: Instant, id: SocketId, args: RecvArgs, buf: &mut [u8]) -> Result<RecvResult, Errno> {
+    pub fn recv(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        args: RecvArgs,
+        buf: &mut [u8],
+    ) -> Result<RecvResult, Errno> {
         let result = self.udp.recv(now, id, args, buf);
         if result.is_ok() {
             self.generation += 1;
@@ -196,24 +223,83 @@ impl Stack {
         self.udp.activity(id)
     }
 
-    pub fn setsockopt(&mut self, id: SocketId, level: i32, name: i32, value: &[u8]) -> Result<(), Errno> {
-        self.udp.setsockopt(&self.ip, id, level, name, value)
+    /// The same wakeups by poll key, for edge-triggered epoll's key filter: an item listening
+    /// only for EPOLLIN is not re-queued by a send's write-space wakeup.
+    pub fn wakeups(&self, id: SocketId) -> WakeupCounts {
+        self.udp.wakeups(id)
+    }
+
+    /// Set sk_err without a wakeup (the next receive, send or SO_ERROR reports it): recvmmsg
+    /// keeps the error that ended a batch after at least one datagram (do_recvmmsg), unless
+    /// it is EAGAIN. EBADF for a stale id.
+    pub fn set_pending_error(&mut self, id: SocketId, errno: Errno) -> Result<(), Errno> {
+        let result = self.udp.set_pending_error(id, errno);
+        self.generation += 1;
+        result
+    }
+
+    /// setsockopt. `now` serves UDP_CORK: clearing it sends the pending datagram (delivered
+    /// at once when it goes to one of our own addresses).
+    pub fn setsockopt(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        value: &[u8],
+    ) -> Result<(), Errno> {
+        let result = self
+            .udp
+            .setsockopt(now, &mut self.ip, id, level, name, value);
+        self.run_loopback(now);
+        self.generation += 1;
+        result
+    }
+
+    /// setsockopt whose value the shim could not read (`optlen` bytes at a bad address): the
+    /// kernel answers with the checks it makes before copying (EINVAL for a short SOL_SOCKET
+    /// value, EOPNOTSUPP for the multicast routing names, ENOPROTOOPT for unknown levels, ...)
+    /// and EFAULT only where it copies; an option it reads nothing of (optlen 0) proceeds.
+    pub fn setsockopt_unreadable(
+        &mut self,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+    ) -> Result<(), Errno> {
+        self.udp
+            .setsockopt_unreadable(&self.ip, id, level, name, optlen)
     }
 
     /// getsockopt: returns the bytes to copy out, already sized as the kernel sizes them for
     /// a caller that offered `optlen` bytes (the shim copies them and writes back the length).
-    pub fn getsockopt(&self, id: SocketId, level: i32, name: i32, optlen: usize) -> Result<Vec<u8>, Errno> {
+    pub fn getsockopt(
+        &self,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+    ) -> Result<Vec<u8>, Errno> {
         self.udp.getsockopt(&self.ip, id, level, name, optlen)
     }
 
     /// Socket ioctls (FIONREAD/SIOCINQ, SIOCOUTQ, SIOCGSTAMP, SIOCGSTAMPNS): returns the bytes
-    /// the kernel would write to the argument.
-    pub fn ioctl(&mut self, id: SocketId, request: u64) -> Result<Vec<u8>, Errno> {
-        self.udp.ioctl(id, request)
+    /// the kernel would write to the argument. `wall_now` is the current CLOCK_REALTIME time:
+    /// sock_gettstamp answers it when the last datagram read recorded no time.
+    pub fn ioctl(
+        &mut self,
+        id: SocketId,
+        request: u64,
+        wall_now: WallTime,
+    ) -> Result<Vec<u8>, Errno> {
+        self.udp.ioctl(id, request, wall_now)
     }
 
     /// SO_RCVTIMEO / SO_SNDTIMEO for the shim's blocking loop (None: wait forever).
-    pub fn timeouts(&self, id: SocketId) -> Result<(Option<core::time::Duration>, Option<core::time::Duration>), Errno> {
+    pub fn timeouts(
+        &self,
+        id: SocketId,
+    ) -> Result<(Option<core::time::Duration>, Option<core::time::Duration>), Errno> {
         self.udp.timeouts(id)
     }
 }

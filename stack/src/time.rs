@@ -32,14 +32,20 @@ impl Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_add(rhs.as_nanos().min(u64::MAX as u128) as u64))
+        Instant(
+            self.0
+                .saturating_add(rhs.as_nanos().min(u64::MAX as u128) as u64),
+        )
     }
 }
 
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_sub(rhs.as_nanos().min(u64::MAX as u128) as u64))
+        Instant(
+            self.0
+                .saturating_sub(rhs.as_nanos().min(u64::MAX as u128) as u64),
+        )
     }
 }
 

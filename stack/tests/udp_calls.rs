@@ -161,6 +161,7 @@ fn run_script(script: &str) -> Vec<String> {
             "setopt" => {
                 let value: i32 = args[2].parse().unwrap();
                 let set = stack.setsockopt(
+                    Instant::ZERO,
                     id.unwrap(),
                     args[0].parse().unwrap(),
                     args[1].parse().unwrap(),

@@ -5,7 +5,7 @@
 
 use core::net::Ipv4Addr;
 
-use stack::{Credentials, Errno, InterfaceConfig, Stack, StackConfig, Sysctls};
+use stack::{Credentials, Errno, Instant, InterfaceConfig, Stack, StackConfig, Sysctls};
 
 const OPTIONS: &[(i32, i32)] = &[
     (1, 2),
@@ -99,7 +99,13 @@ fn udp_level_lines() -> Vec<String> {
                 for len in [2, 4] {
                     let mut stack = stack();
                     let id = stack.socket(2, protocol, Credentials::default()).unwrap();
-                    let line = match stack.setsockopt(id, 17, name, &value.to_ne_bytes()[..len]) {
+                    let line = match stack.setsockopt(
+                        Instant::ZERO,
+                        id,
+                        17,
+                        name,
+                        &value.to_ne_bytes()[..len],
+                    ) {
                         Ok(()) => {
                             let bytes = stack.getsockopt(id, 17, name, 4).unwrap();
                             let mut line = "ok get".to_string();
@@ -184,10 +190,11 @@ fn options_match_the_kernel() {
                     buffer[..4].copy_from_slice(&1i32.to_ne_bytes());
                     buffer[4..8].copy_from_slice(&value.to_ne_bytes());
                 }
-                let mut line = match stack.setsockopt(id, level, name, &buffer[..*len]) {
-                    Ok(()) => "ok".to_string(),
-                    Err(errno) => errno.name().to_string(),
-                };
+                let mut line =
+                    match stack.setsockopt(Instant::ZERO, id, level, name, &buffer[..*len]) {
+                        Ok(()) => "ok".to_string(),
+                        Err(errno) => errno.name().to_string(),
+                    };
                 if line == "ok" {
                     match stack.getsockopt(id, level, name, 16) {
                         Ok(bytes) => line.push_str(&outcome(&Ok(bytes)).replacen("ok", " get", 1)),

@@ -157,7 +157,9 @@ fn peer_datagram_is_received_with_its_metadata() {
     let mut stack = stack();
     let id = stack.socket(2, 0, Credentials::default()).unwrap();
     stack.bind(id, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
-    stack.setsockopt(id, 0, 12, &1i32.to_ne_bytes()).unwrap(); // IP_RECVTTL
+    stack
+        .setsockopt(Instant::ZERO, id, 0, 12, &1i32.to_ne_bytes())
+        .unwrap(); // IP_RECVTTL
     let before = stack.activity(id);
     stack.handle_frame(
         Instant::ZERO,
@@ -225,7 +227,9 @@ fn loopback_between_two_sockets() {
     let mut stack = stack();
     let server = stack.socket(2, 0, Credentials::default()).unwrap();
     stack.bind(server, &sin(Ipv4Addr::LOCALHOST, 6000)).unwrap();
-    stack.setsockopt(server, 0, 8, &1i32.to_ne_bytes()).unwrap(); // IP_PKTINFO
+    stack
+        .setsockopt(Instant::ZERO, server, 0, 8, &1i32.to_ne_bytes())
+        .unwrap(); // IP_PKTINFO
     let client = stack.socket(2, 0, Credentials::default()).unwrap();
     stack
         .connect(Instant::ZERO, client, &sin(Ipv4Addr::LOCALHOST, 6000))
@@ -256,7 +260,9 @@ fn own_address_reports_the_interface_in_pktinfo() {
     stack
         .bind(server, &sin(Ipv4Addr::UNSPECIFIED, 6001))
         .unwrap();
-    stack.setsockopt(server, 0, 8, &1i32.to_ne_bytes()).unwrap();
+    stack
+        .setsockopt(Instant::ZERO, server, 0, 8, &1i32.to_ne_bytes())
+        .unwrap();
     let client = stack.socket(2, 0, Credentials::default()).unwrap();
     assert_eq!(
         send(&mut stack, client, b"x", Some(&sin(OURS, 6001))),
@@ -299,7 +305,9 @@ fn broadcast_send_needs_so_broadcast_and_uses_the_broadcast_mac() {
         send(&mut stack, id, b"x", Some(&sin(Ipv4Addr::BROADCAST, 9))),
         Err(Errno::EACCES)
     );
-    stack.setsockopt(id, 1, 6, &1i32.to_ne_bytes()).unwrap();
+    stack
+        .setsockopt(Instant::ZERO, id, 1, 6, &1i32.to_ne_bytes())
+        .unwrap();
     assert_eq!(
         send(
             &mut stack,
@@ -381,12 +389,12 @@ fn udplite_partial_coverage_and_receiver_minimum() {
         stack.bind(server, &sin(Ipv4Addr::LOCALHOST, 7100)).unwrap();
         if let Some(minimum) = minimum {
             stack
-                .setsockopt(server, 17, 11, &i32::to_ne_bytes(minimum))
+                .setsockopt(Instant::ZERO, server, 17, 11, &i32::to_ne_bytes(minimum))
                 .unwrap();
         }
         let partial = stack.socket(2, 136, Credentials::default()).unwrap();
         stack
-            .setsockopt(partial, 17, 10, &8i32.to_ne_bytes())
+            .setsockopt(Instant::ZERO, partial, 17, 10, &8i32.to_ne_bytes())
             .unwrap();
         send(
             &mut stack,
@@ -409,4 +417,45 @@ fn udplite_partial_coverage_and_receiver_minimum() {
         }
         assert_eq!(lengths, expected, "minimum {minimum:?}");
     }
+}
+
+/// UDP_CORK through the whole stack: a corked send to 127.0.0.1 waits; clearing the option
+/// sends it, and the loopback delivers it before setsockopt returns (ctests sockopt_copy).
+#[test]
+fn udp_cork_cleared_delivers_over_loopback_at_once() {
+    const SOL_UDP: i32 = 17;
+    const UDP_CORK: i32 = 1;
+    let mut stack = stack();
+    let now = Instant::from_millis(5);
+    let receiver = stack.socket(2, 0, Credentials::default()).unwrap();
+    stack
+        .bind(receiver, &sin(Ipv4Addr::LOCALHOST, 9300))
+        .unwrap();
+    let sender = stack.socket(2, 0, Credentials::default()).unwrap();
+    stack
+        .setsockopt(now, sender, SOL_UDP, UDP_CORK, &1i32.to_ne_bytes())
+        .unwrap();
+    let dest = sin(Ipv4Addr::LOCALHOST, 9300);
+    let args = SendArgs {
+        data: b"held",
+        dest: Some(&dest),
+        control: &[],
+        flags: 0,
+    };
+    assert_eq!(stack.send(now, sender, args), Ok(4));
+    let recv_args = RecvArgs {
+        capacity: 16,
+        control_capacity: 0,
+        flags: MSG_DONTWAIT,
+    };
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        stack.recv(now, receiver, recv_args, &mut buf),
+        Err(Errno::EAGAIN)
+    );
+    stack
+        .setsockopt(now, sender, SOL_UDP, UDP_CORK, &0i32.to_ne_bytes())
+        .unwrap();
+    let received = stack.recv(now, receiver, recv_args, &mut buf).unwrap();
+    assert_eq!(&buf[..received.len], b"held");
 }

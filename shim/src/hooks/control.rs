@@ -45,7 +45,7 @@ hook! {
             FIONREAD | SIOCOUTQ | SIOCGSTAMP_OLD | SIOCGSTAMPNS_OLD | SIOCGSTAMP_NEW | SIOCGSTAMPNS_NEW => {
                 let Some(socket) = fdtable::lookup_socket(fd) else { return Outcome::Real };
                 Outcome::Done((|| {
-                    let bytes = engine()?.with_stack(|stack, _now| stack.ioctl(socket.id, command as u64))?;
+                    let bytes = engine()?.with_stack(|stack, _now| stack.ioctl(socket.id, command as u64, crate::engine::wall_now()))?;
                     usermem::write_bytes(arg as usize, &bytes)?;
                     Ok::<c_int, Errno>(0)
                 })())

@@ -347,9 +347,14 @@ fn recvmmsg_impl(
     let result = match error {
         None => Ok(received as c_int),
         Some(error) if received == 0 => Err(error),
-        // A later error after some datagrams: the kernel stores it in sk_err for the next
-        // call (not yet: the stack has no setter; see docs).
-        Some(_) => Ok(received as c_int),
+        // A later error after some datagrams: do_recvmmsg stores it in sk_err for the next
+        // call or SO_ERROR, unless it is EAGAIN.
+        Some(error) => {
+            if error != Errno::EAGAIN {
+                engine()?.with_stack(|stack, _now| stack.set_pending_error(socket.id, error))?;
+            }
+            Ok(received as c_int)
+        }
     };
     if let (Ok(count), Some(left)) = (&result, remaining) {
         if *count > 0 {

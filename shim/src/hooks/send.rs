@@ -128,8 +128,8 @@ fn send_on(
 
 /// The payload could not be read. The kernel copies it last, in ip_append_data, after every
 /// check of the destination, the control messages, the route and the size, so their errors
-/// come before EFAULT: the stack is asked with MSG_PROBE, which (as in udp_sendmsg) runs all
-/// of them (and their side effects: autobind, the cached route) but sends nothing.
+/// come before EFAULT, and so do a pending socket error and EPIPE: `Stack::send_unreadable`
+/// runs all of them (and their side effects: autobind, the cached route) and sends nothing.
 fn probe_before_fault(
     engine: &crate::engine::Engine,
     socket: &SocketRef,
@@ -138,16 +138,15 @@ fn probe_before_fault(
     flags: c_int,
     len: usize,
 ) -> Result<usize, Errno> {
-    const MSG_PROBE: c_int = 0x10;
-    let zeros = vec![0u8; len];
+    // Only the length matters; anything above 65535 bytes is EMSGSIZE.
+    let zeros = vec![0u8; len.min(65536)];
     let args = SendArgs {
         data: &zeros,
         dest,
         control,
-        flags: flags | MSG_PROBE,
+        flags,
     };
-    engine.with_stack(|stack, now| stack.send(now, socket.id, args))?;
-    Err(Errno::EFAULT)
+    engine.with_stack(|stack, now| stack.send_unreadable(now, socket.id, args))
 }
 
 /// __copy_msghdr + import_iovec for a send: the address is copied in when both msg_name and

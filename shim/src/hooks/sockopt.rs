@@ -75,31 +75,18 @@ fn setsockopt_impl(
     let len = (optlen as usize).min(SETSOCKOPT_COPY_LIMIT);
     let value = match usermem::read_bytes(optval, len) {
         Ok(value) => value,
-        Err(error) => {
-            if !level_is_served(level) {
-                // A level no protocol of this socket serves fails before any copy; the empty
-                // value cannot change anything there.
-                let probe =
-                    engine.with_stack(|stack, _now| stack.setsockopt(socket.id, level, name, &[]));
-                if probe == Err(Errno::ENOPROTOOPT) {
-                    return Err(Errno::ENOPROTOOPT);
-                }
-            }
-            return Err(error);
+        // The value is unreadable: the stack answers with the kernel's checks made before its
+        // copy, EFAULT where it copies.
+        Err(Errno::EFAULT) => {
+            engine.with_stack(|stack, _now| {
+                stack.setsockopt_unreadable(socket.id, level, name, optlen as usize)
+            })?;
+            return Ok(0);
         }
+        Err(error) => return Err(error),
     };
-    engine.with_stack(|stack, _now| stack.setsockopt(socket.id, level, name, &value))?;
+    engine.with_stack(|stack, now| stack.setsockopt(now, socket.id, level, name, &value))?;
     Ok(0)
-}
-
-/// Levels an inet datagram socket dispatches (udp_setsockopt: SOL_UDP/SOL_UDPLITE, else
-/// ip_setsockopt, which accepts only SOL_IP). The empty-value question is only asked for
-/// levels outside these, where it cannot have an effect.
-fn level_is_served(level: c_int) -> bool {
-    const SOL_IP: c_int = 0;
-    const SOL_UDP: c_int = 17;
-    const SOL_UDPLITE: c_int = 136;
-    matches!(level, SOL_SOCKET | SOL_IP | SOL_UDP | SOL_UDPLITE)
 }
 
 hook! {

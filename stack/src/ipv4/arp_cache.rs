@@ -7,8 +7,8 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::random::Random;
 use crate::config::Sysctls;
+use crate::random::Random;
 use crate::time::Instant;
 use crate::wire::ethernet::MacAddress;
 

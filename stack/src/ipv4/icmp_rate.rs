@@ -8,8 +8,8 @@ use core::net::Ipv4Addr;
 use std::collections::BTreeMap;
 
 use super::jiffies::{jiffies, msecs_to_jiffies, HZ};
-use crate::random::Random;
 use crate::config::Sysctls;
+use crate::random::Random;
 use crate::time::Instant;
 use crate::wire::icmp::{message, unreachable};
 

@@ -37,6 +37,13 @@ pub struct OptionContext<'a> {
 
 /// setsockopt(level, name) for SOL_SOCKET and SOL_IP. Other levels answer ENOPROTOOPT
 /// (ip_setsockopt: "if (level != SOL_IP) return -ENOPROTOOPT").
+///
+/// Unknown SOL_IP names answer ENOPROTOOPT. The kernel then asks netfilter (ip_setsockopt /
+/// ip_getsockopt → nf_setsockopt / nf_getsockopt), which serves the name ranges registered by
+/// the modules loaded on the host: on this machine ip_tables (64..=65 set, 64..=67 get:
+/// EINVAL or EPERM), ip_set (83 get) and arp_tables (96..). Those configure the host's
+/// firewall, which the stack has nothing to do with: it answers as a kernel without those
+/// modules does.
 pub fn set(
     options: &mut SocketOptions,
     context: &OptionContext<'_>,
@@ -81,6 +88,32 @@ pub fn get(
     let getter = option.get.ok_or(Errno::ENOPROTOOPT)?;
     let value = getter(options, context);
     Ok(encode_int(option.encode, value, optlen))
+}
+
+/// setsockopt for SOL_SOCKET and SOL_IP when the caller's value cannot be read: Err with the
+/// errno of the checks the kernel makes before copying, or EFAULT where it copies; Ok(()) when
+/// it reads nothing of the value (the call then proceeds as with an empty value). Measured
+/// natively with a bad pointer: SOL_SOCKET names copy an int once optlen >= 4 (EINVAL below,
+/// SO_LINGER and the timeouts included); SO_BINDTODEVICE copies optlen bytes (nothing for 0);
+/// SOL_IP's integer options copy an int or a byte as soon as optlen >= 1; the multicast
+/// routing names refuse first; the other SOL_IP names copy nothing before refusing here.
+pub fn check_unreadable_value(level: i32, name: i32, optlen: usize) -> Result<(), Errno> {
+    match level {
+        level::SOL_SOCKET if name == names::socket::SO_BINDTODEVICE => {
+            if optlen == 0 {
+                Ok(())
+            } else {
+                Err(Errno::EFAULT)
+            }
+        }
+        level::SOL_SOCKET if optlen < 4 => Err(Errno::EINVAL),
+        level::SOL_SOCKET => Err(Errno::EFAULT),
+        level::SOL_IP if is_multicast_routing_option(name) => Err(multicast_routing_refusal()),
+        level::SOL_IP if optlen >= 1 && table::find(level::SOL_IP, name).is_some() => {
+            Err(Errno::EFAULT)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn set_socket_level(

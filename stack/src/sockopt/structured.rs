@@ -30,6 +30,7 @@ pub fn set(
         (level::SOL_SOCKET, socket::SO_SNDTIMEO_OLD | socket::SO_SNDTIMEO_NEW) => {
             Some(parse_timeout(value).map(|ticks| options.send_timeout_ticks = ticks))
         }
+        (level::SOL_SOCKET, name) if is_for_other_families(name) => Some(Err(Errno::EOPNOTSUPP)),
         // IP_MTU is read-only: do_ip_setsockopt has no case for it.
         (level::SOL_IP, ip::IP_MTU) => Some(Err(Errno::ENOPROTOOPT)),
         _ => None,
@@ -45,6 +46,7 @@ pub fn get(
     optlen: usize,
 ) -> Result<Option<Vec<u8>>, Errno> {
     let full = match (level, name) {
+        (level::SOL_SOCKET, name) if is_for_other_families(name) => return Err(Errno::EOPNOTSUPP),
         (level::SOL_SOCKET, socket::SO_LINGER) => {
             let mut out = Vec::with_capacity(LINGER_LEN);
             out.extend_from_slice(&i32::from(options.linger).to_ne_bytes());
@@ -73,6 +75,22 @@ pub fn get(
     };
     // sk_getsockopt: "if (len > lv) len = lv".
     Ok(Some(full[..optlen.min(full.len())].to_vec()))
+}
+
+/// SOL_SOCKET options that sk_setsockopt / sk_getsockopt refuse with EOPNOTSUPP on an inet
+/// socket (after the length checks), get and set alike: the credential and security passing
+/// of AF_UNIX / AF_NETLINK / AF_BLUETOOTH (SO_PASSCRED, SO_PASSSEC: sk_may_scm_recv), the
+/// AF_UNIX-only SO_PASSPIDFD and SO_PASSRIGHTS (sk_is_unix), and the TCP-only SO_TXREHASH
+/// (sk_is_tcp). Measured natively on a UDP socket.
+fn is_for_other_families(name: i32) -> bool {
+    matches!(
+        name,
+        socket::SO_PASSCRED
+            | socket::SO_PASSSEC
+            | socket::SO_PASSPIDFD
+            | socket::SO_PASSRIGHTS
+            | socket::SO_TXREHASH
+    )
 }
 
 /// SO_LINGER in sk_setsockopt: the value must hold a whole struct linger.

@@ -149,12 +149,14 @@ fn clamp_unsigned(value: i32, max: u32) -> i32 {
     (value as u32).min(max).min(i32::MAX as u32) as i32
 }
 
-/// __sock_set_timestamps.
+/// __sock_set_timestamps: turning a timestamp option on also enables SOCK_TIMESTAMP, which
+/// turning it off leaves set.
 fn set_timestamps(options: &mut SocketOptions, on: bool, new: bool, nanoseconds: bool) {
     options.timestamp = on;
     options.timestamp_ns = on && nanoseconds;
     if on {
         options.timestamp_new = new;
+        options.record_receive_stamps = true;
     }
 }
 
@@ -223,6 +225,86 @@ pub static INT_OPTIONS: &[IntOption] = &[
         Some(|o, _| flag(o.keepalive)),
         Some(|o, _, v| {
             o.keepalive = v != 0;
+            Ok(())
+        }),
+    ),
+    // "if (val && !sockopt_capable(CAP_NET_ADMIN)) ret = -EACCES": turning it off is free.
+    socket_option(
+        socket::SO_DEBUG,
+        "SO_DEBUG",
+        Some(|o, _| flag(o.debug)),
+        Some(|o, c, v| {
+            if v != 0 && !c.creds.cap_net_admin {
+                return Err(Errno::EACCES);
+            }
+            o.debug = v != 0;
+            Ok(())
+        }),
+    ),
+    // Obsolete: sk_setsockopt accepts any int and does nothing; sk_getsockopt answers 0.
+    socket_option(
+        socket::SO_BSDCOMPAT,
+        "SO_BSDCOMPAT",
+        Some(|_, _| 0),
+        Some(|_, _, _| Ok(())),
+    ),
+    socket_option(
+        socket::SO_WIFI_STATUS,
+        "SO_WIFI_STATUS",
+        Some(|o, _| flag(o.wifi_status)),
+        Some(|o, _, v| {
+            o.wifi_status = v != 0;
+            Ok(())
+        }),
+    ),
+    socket_option(
+        socket::SO_NOFCS,
+        "SO_NOFCS",
+        Some(|o, _| flag(o.no_frame_check_sequence)),
+        Some(|o, _, v| {
+            o.no_frame_check_sequence = v != 0;
+            Ok(())
+        }),
+    ),
+    socket_option(
+        socket::SO_SELECT_ERR_QUEUE,
+        "SO_SELECT_ERR_QUEUE",
+        Some(|o, _| flag(o.select_error_queue)),
+        Some(|o, _, v| {
+            o.select_error_queue = v != 0;
+            Ok(())
+        }),
+    ),
+    socket_option(
+        socket::SO_OOBINLINE,
+        "SO_OOBINLINE",
+        Some(|o, _| flag(o.out_of_band_inline)),
+        Some(|o, _, v| {
+            o.out_of_band_inline = v != 0;
+            Ok(())
+        }),
+    ),
+    socket_option(
+        socket::SO_NO_CHECK,
+        "SO_NO_CHECK",
+        Some(|o, _| flag(o.no_check_tx)),
+        Some(|o, _, v| {
+            o.no_check_tx = v != 0;
+            Ok(())
+        }),
+    ),
+    // sk_setsockopt: CAP_NET_RAW or CAP_NET_ADMIN, checked before the value is compared (an
+    // unprivileged set to the current mark is EPERM too; measured). The UDP layer drops the
+    // cached route when the mark changes (__sock_set_mark → sk_dst_reset).
+    socket_option(
+        socket::SO_MARK,
+        "SO_MARK",
+        Some(|o, _| o.mark as i32),
+        Some(|o, c, v| {
+            if !c.creds.cap_net_raw && !c.creds.cap_net_admin {
+                return Err(Errno::EPERM);
+            }
+            o.mark = v as u32;
             Ok(())
         }),
     ),

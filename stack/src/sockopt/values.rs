@@ -40,6 +40,23 @@ pub struct SocketOptions {
     pub dont_route: bool,
     /// SO_KEEPALIVE (SOCK_KEEPOPEN); no effect on datagram sockets, but remembered.
     pub keepalive: bool,
+    /// SO_OOBINLINE (SOCK_URGINLINE): urgent data inline; only TCP has urgent data, but every
+    /// socket remembers the flag.
+    pub out_of_band_inline: bool,
+    /// SO_DEBUG (SOCK_DBG): protocol debugging output, which only TCP ever printed; stored.
+    pub debug: bool,
+    /// SO_WIFI_STATUS and SO_NOFCS: stored; they concern 802.11 acknowledgements and packet
+    /// sockets, nothing an inet socket over our interface produces.
+    pub wifi_status: bool,
+    pub no_frame_check_sequence: bool,
+    /// SO_SELECT_ERR_QUEUE: a pending error also raises POLLPRI (datagram_poll).
+    pub select_error_queue: bool,
+    /// SO_NO_CHECK (sk_no_check_tx): UDP sends datagrams with checksum 0 (udp_send_skb).
+    pub no_check_tx: bool,
+    /// SO_MARK (sk_mark). The kernel uses it for policy routing (fib rules matching fwmark),
+    /// netfilter and tc; the stack has a single routing table and none of those, so the mark
+    /// is stored and read back but selects nothing.
+    pub mark: u32,
     /// SO_PRIORITY (sk_priority); IP_TOS also sets it.
     pub priority: u32,
     /// SO_RCVBUF / SO_SNDBUF as stored (already doubled).
@@ -57,6 +74,9 @@ pub struct SocketOptions {
     pub timestamp: bool,
     pub timestamp_ns: bool,
     pub timestamp_new: bool,
+    /// SOCK_TIMESTAMP: receives record the datagram's time in sk_stamp for SIOCGSTAMP. Set by
+    /// SO_TIMESTAMP(NS) on and by SIOCGSTAMP itself (sock_enable_timestamp); never cleared.
+    pub record_receive_stamps: bool,
 
     // ----- SOL_IP (struct inet_sock) -----
     /// IP_TTL (uc_ttl); -1 means net.ipv4.ip_default_ttl.
@@ -89,6 +109,13 @@ impl SocketOptions {
             broadcast: false,
             dont_route: false,
             keepalive: false,
+            out_of_band_inline: false,
+            debug: false,
+            wifi_status: false,
+            no_frame_check_sequence: false,
+            select_error_queue: false,
+            no_check_tx: false,
+            mark: 0,
             priority: 0,
             receive_buffer: clamp_to_int(sysctls.rmem_default),
             send_buffer: clamp_to_int(sysctls.wmem_default),
@@ -100,6 +127,7 @@ impl SocketOptions {
             timestamp: false,
             timestamp_ns: false,
             timestamp_new: false,
+            record_receive_stamps: false,
             unicast_ttl: -1,
             tos: 0,
             receive_ttl: false,

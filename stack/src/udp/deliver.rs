@@ -13,8 +13,8 @@ use crate::wire::udp::{Flavor, ParseError, Repr};
 
 use super::layer::UdpLayer;
 use super::ports::PortBinding;
-use crate::random::scale;
 use super::socket::{truesize, QueuedDatagram, UdpSocket};
+use crate::random::scale;
 
 /// The 4-tuple a lookup matches, from the receiver's point of view.
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +134,7 @@ impl UdpLayer {
             truesize: size,
         });
         socket.receive_memory += size;
-        socket.wake();
+        socket.wake_readers();
         self.counters.delivered += 1;
     }
 

@@ -68,6 +68,6 @@ impl UdpLayer {
             return;
         }
         socket.error.set(Some(errno));
-        socket.wake();
+        socket.wake_all();
     }
 }

@@ -9,17 +9,19 @@ use core::time::Duration;
 use crate::config::{Credentials, StackConfig, Sysctls};
 use crate::errno::Errno;
 use crate::ipv4::{InboundDatagram, Ipv4Layer};
-use crate::socket::{poll_bits, RecvArgs, RecvResult, SendArgs, Shutdown, SocketId};
+use crate::socket::{poll_bits, RecvArgs, RecvResult, SendArgs, Shutdown, SocketId, WakeupCounts};
 use crate::stack::ip_proto;
-use crate::time::Instant;
+use crate::time::{Instant, WallTime};
 use crate::transport::{Delivery, IcmpError};
 use crate::wire::udp::Flavor;
 
 use super::counters::UdpCounters;
+use super::network::NetworkOutput;
 use super::ports::PortTable;
-use crate::random::Random;
+use super::send::Payload;
 use super::socket::UdpSocket;
 use super::table::SocketTable;
+use crate::random::Random;
 
 pub struct UdpLayer {
     pub(super) sockets: SocketTable<UdpSocket>,
@@ -108,7 +110,18 @@ impl UdpLayer {
         id: SocketId,
         args: SendArgs<'_>,
     ) -> Result<usize, Errno> {
-        self.send_with(now, ip, id, args)
+        self.send_with(now, ip, id, args, Payload::Readable)
+    }
+
+    /// A send whose payload the shim could not read: `args.data` only gives the length.
+    pub fn send_unreadable(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        id: SocketId,
+        args: SendArgs<'_>,
+    ) -> Result<usize, Errno> {
+        self.send_with(now, ip, id, args, Payload::Unreadable)
     }
 
     /// Receive into `buf`. EAGAIN when nothing is queued; the shim decides whether to block.
@@ -135,7 +148,8 @@ impl UdpLayer {
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             socket.write_shut = true;
         }
-        socket.wake();
+        // sk_state_change: a wakeup without a key, for every waiter.
+        socket.wake_all();
         if socket.peer.is_none() {
             return Err(Errno::ENOTCONN);
         }
@@ -153,9 +167,15 @@ impl UdpLayer {
         Ok(SocketAddrV4::new(address, socket.local_port))
     }
 
-    /// inet_getname(peer = 1): ENOTCONN unless connected.
+    /// inet_getname(peer = 1): "if (!inet->inet_dport ...) return -ENOTCONN": ENOTCONN unless
+    /// connected, and also for a socket connected to port 0 (connected nonetheless: it sends
+    /// to port 0 and receives only from it).
     pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> {
-        self.sockets.get(id)?.peer.ok_or(Errno::ENOTCONN)
+        self.sockets
+            .get(id)?
+            .peer
+            .filter(|peer| peer.port() != 0)
+            .ok_or(Errno::ENOTCONN)
     }
 
     /// udp_poll / datagram_poll bits; POLLNVAL for a stale id.
@@ -169,18 +189,47 @@ impl UdpLayer {
     /// Bumped on every wakeup-worthy event of this socket (data queued, error queued, state
     /// change), for edge-triggered epoll: an edge is reported when this moved.
     pub fn activity(&self, id: SocketId) -> u64 {
-        self.sockets.get(id).map_or(0, |socket| socket.activity)
+        self.wakeups(id).total()
     }
 
+    /// The wakeups by kind (see `WakeupCounts`); zero for a stale id.
+    pub fn wakeups(&self, id: SocketId) -> WakeupCounts {
+        self.sockets
+            .get(id)
+            .map_or(WakeupCounts::default(), |socket| socket.wakeups)
+    }
+
+    /// sk_err = errno without a wakeup: do_recvmmsg keeps the error that ended a batch after
+    /// some datagrams were received ("WRITE_ONCE(sock->sk->sk_err, -err)"), so the next receive
+    /// or SO_ERROR reports it.
+    pub fn set_pending_error(&mut self, id: SocketId, errno: Errno) -> Result<(), Errno> {
+        self.sockets.get_mut(id)?.error.set(Some(errno));
+        Ok(())
+    }
+
+    /// `now` and the network layer serve UDP_CORK's uncork, which sends what is pending.
     pub fn setsockopt(
         &mut self,
-        ip: &Ipv4Layer,
+        now: Instant,
+        ip: &mut Ipv4Layer,
         id: SocketId,
         level: i32,
         name: i32,
         value: &[u8],
     ) -> Result<(), Errno> {
-        self.setsockopt_with(ip, id, level, name, value)
+        self.setsockopt_with(ip, id, level, name, value)?;
+        self.uncork_if_cleared(now, ip, id, level, name)
+    }
+
+    pub fn setsockopt_unreadable(
+        &mut self,
+        ip: &Ipv4Layer,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+    ) -> Result<(), Errno> {
+        self.setsockopt_unreadable_with(ip, id, level, name, optlen)
     }
 
     pub fn getsockopt(
@@ -194,8 +243,14 @@ impl UdpLayer {
         self.getsockopt_with(ip, id, level, name, optlen)
     }
 
-    pub fn ioctl(&mut self, id: SocketId, request: u64) -> Result<Vec<u8>, Errno> {
-        super::poll::ioctl(self.sockets.get_mut(id)?, request)
+    /// `wall_now`: CLOCK_REALTIME, for SIOCGSTAMP(NS) (see `poll::ioctl`).
+    pub fn ioctl(
+        &mut self,
+        id: SocketId,
+        request: u64,
+        wall_now: WallTime,
+    ) -> Result<Vec<u8>, Errno> {
+        super::poll::ioctl(self.sockets.get_mut(id)?, request, wall_now)
     }
 
     /// (SO_RCVTIMEO, SO_SNDTIMEO): None waits forever; Some(ZERO) never waits (a negative
@@ -217,6 +272,26 @@ impl UdpLayer {
     }
 
     // ----- shared helpers -------------------------------------------------------------------
+
+    /// UDP_CORK set to 0: "lock_sock(sk); push_pending_frames(sk); release_sock(sk);". A
+    /// failure of that transmission is not setsockopt's result (the kernel ignores it).
+    pub(super) fn uncork_if_cleared(
+        &mut self,
+        now: Instant,
+        network: &mut dyn NetworkOutput,
+        id: SocketId,
+        level: i32,
+        name: i32,
+    ) -> Result<(), Errno> {
+        if !super::options::is_udp_level(level) || name != super::options::udp_option::UDP_CORK {
+            return Ok(());
+        }
+        let socket = self.sockets.get_mut(id)?;
+        if !socket.udp.cork {
+            let _ignored = super::send::push_pending(socket, &mut self.counters, now, network);
+        }
+        Ok(())
+    }
 
     pub(super) fn ports(&self, flavor: Flavor) -> &PortTable {
         match flavor {

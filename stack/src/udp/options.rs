@@ -18,7 +18,7 @@ use super::socket::UdpOptions;
 const IP_MAX_MTU: u32 = 0xFFFF;
 
 /// SOL_UDP option names (linux/udp.h).
-mod udp_option {
+pub(super) mod udp_option {
     pub const UDP_CORK: i32 = 1;
     pub const UDPLITE_SEND_CSCOV: i32 = 10;
     pub const UDPLITE_RECV_CSCOV: i32 = 11;
@@ -39,7 +39,7 @@ impl UdpLayer {
         value: &[u8],
     ) -> Result<(), Errno> {
         let socket = self.sockets.get_mut(id)?;
-        if level == level::SOL_UDP {
+        if is_udp_level(level) {
             return set_udp_option(socket.flavor, &mut socket.udp, name, value);
         }
         let before = socket.options.clone();
@@ -56,9 +56,12 @@ impl UdpLayer {
         };
         let result = sockopt::set(&mut socket.options, &context, level, name, value);
         let after = socket.options.clone();
-        // sk_dst_reset: a new TOS or SO_DONTROUTE drops the cached route (IP_MTU then reads
-        // ENOTCONN until the next connected send).
-        if after.tos != before.tos || after.dont_route != before.dont_route {
+        // sk_dst_reset: a new TOS, SO_DONTROUTE or SO_MARK drops the cached route (IP_MTU then
+        // reads ENOTCONN until the next connected send).
+        if after.tos != before.tos
+            || after.dont_route != before.dont_route
+            || after.mark != before.mark
+        {
             socket.route_cached = false;
         }
         // SO_SNDBUF calls sk_write_space, which wakes writers.
@@ -66,7 +69,7 @@ impl UdpLayer {
             && matches!(name, so::SO_SNDBUF | so::SO_SNDBUFFORCE)
             && result.is_ok()
         {
-            socket.wake();
+            socket.wake_writers();
         }
         let reuse_changed =
             after.reuse_address != before.reuse_address || after.reuse_port != before.reuse_port;
@@ -83,6 +86,30 @@ impl UdpLayer {
         result
     }
 
+    /// setsockopt whose `optlen` bytes of value cannot be read (the shim's copy faulted): the
+    /// errno of the kernel's checks that come before its copy, else EFAULT at the copy; an
+    /// option the kernel reads nothing of proceeds as with an empty value.
+    pub(super) fn setsockopt_unreadable_with(
+        &mut self,
+        network: &dyn Network,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+    ) -> Result<(), Errno> {
+        self.sockets.get(id)?;
+        if is_udp_level(level) {
+            // udp_lib_setsockopt: "if (optlen < sizeof(int)) return -EINVAL", then the copy.
+            return Err(if optlen < 4 {
+                Errno::EINVAL
+            } else {
+                Errno::EFAULT
+            });
+        }
+        sockopt::check_unreadable_value(level, name, optlen)?;
+        self.setsockopt_with(network, id, level, name, &[])
+    }
+
     pub(super) fn getsockopt_with(
         &self,
         network: &dyn Network,
@@ -92,7 +119,7 @@ impl UdpLayer {
         optlen: usize,
     ) -> Result<Vec<u8>, Errno> {
         let socket = self.sockets.get(id)?;
-        if level == level::SOL_UDP {
+        if is_udp_level(level) {
             return get_udp_option(&socket.udp, name, optlen);
         }
         // IP_MTU: dst_mtu of the cached route (sk_dst_get), looked up afresh so a PMTU learned
@@ -123,6 +150,12 @@ impl UdpLayer {
     }
 }
 
+/// udp_setsockopt / udp_getsockopt: "if (level == SOL_UDP || level == SOL_UDPLITE ...)", for
+/// UDP and UDP-Lite sockets alike (measured: UDP_CORK at level 136 works on a UDP socket).
+pub(super) fn is_udp_level(level: i32) -> bool {
+    level == level::SOL_UDP || level == level::SOL_UDPLITE
+}
+
 /// udp_lib_setsockopt: an int is required first, then each option's rule.
 fn set_udp_option(
     flavor: Flavor,
@@ -135,10 +168,12 @@ fn set_udp_option(
     }
     let value = i32::from_ne_bytes([value[0], value[1], value[2], value[3]]);
     match name {
-        // Corking by option needs the uncork (value 0) to transmit from setsockopt, which the
-        // Stack API cannot do yet (no `now`, no mutable network layer): refused, not faked.
-        // MSG_MORE corking works.
-        udp_option::UDP_CORK => Err(Errno::ENOPROTOOPT),
+        // Clearing it also sends what is pending: `UdpLayer::setsockopt` does that once the
+        // option is stored (udp_push_pending_frames).
+        udp_option::UDP_CORK => {
+            options.cork = value != 0;
+            Ok(())
+        }
         // 0 (no encapsulation) is the state the socket is in; ESP-in-UDP and L2TP need the
         // xfrm / l2tp receive hooks, which the stack does not have.
         udp_option::UDP_ENCAP if value == 0 => Ok(()),
@@ -188,7 +223,8 @@ fn set_udp_option(
 /// 4 bytes); unknown names are ENOPROTOOPT.
 fn get_udp_option(options: &UdpOptions, name: i32, optlen: usize) -> Result<Vec<u8>, Errno> {
     let value = match name {
-        udp_option::UDP_CORK | udp_option::UDP_ENCAP => 0,
+        udp_option::UDP_CORK => i32::from(options.cork),
+        udp_option::UDP_ENCAP => 0,
         udp_option::UDP_NO_CHECK6_TX => i32::from(options.no_check6_tx),
         udp_option::UDP_NO_CHECK6_RX => i32::from(options.no_check6_rx),
         udp_option::UDP_SEGMENT => i32::from(options.segment_size),

@@ -8,10 +8,10 @@ use crate::cmsg::{kind, level, ControlWriter};
 use crate::errno::Errno;
 use crate::socket::msg_flags::{MSG_CTRUNC, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_PEEK, MSG_TRUNC};
 use crate::socket::{RecvArgs, RecvResult, SocketId};
-use crate::time::Instant;
+use crate::time::{Instant, WallTime};
 
 use super::layer::UdpLayer;
-use super::socket::{QueuedDatagram, UdpSocket};
+use super::socket::{QueuedDatagram, ReceiveStamp, UdpSocket};
 
 impl UdpLayer {
     pub(super) fn recv_with(
@@ -63,14 +63,29 @@ impl UdpLayer {
             control,
             flags,
         };
-        // sock_recv_timestamp records sk_stamp for SIOCGSTAMP, peeking or not.
-        socket.last_timestamp = Some(datagram.timestamp);
+        record_stamp(socket, datagram.timestamp);
         if args.flags & MSG_PEEK == 0 {
             if let Some(consumed) = socket.receive_queue.pop_front() {
                 socket.receive_memory = socket.receive_memory.saturating_sub(consumed.truesize);
             }
         }
         Ok(result)
+    }
+}
+
+/// sock_recv_cmsgs' sk_stamp update, peeking or not: with SO_TIMESTAMP(NS) on, the stamp goes
+/// into a control message and sk_stamp is left alone; else a socket that records stamps
+/// (SOCK_TIMESTAMP) keeps the datagram's time; else the first read turns SK_DEFAULT_STAMP into
+/// 0. (The kernel stores skb->tstamp, which is 0 when no socket of the host wanted stamps as
+/// the datagram arrived; here every datagram carries the time the driver gave it.)
+fn record_stamp(socket: &mut UdpSocket, timestamp: WallTime) {
+    if socket.options.timestamp {
+        return;
+    }
+    if socket.options.record_receive_stamps {
+        socket.stamp = ReceiveStamp::At(timestamp);
+    } else if socket.stamp == ReceiveStamp::Unset {
+        socket.stamp = ReceiveStamp::Zero;
     }
 }
 

@@ -8,8 +8,7 @@
 //!
 //! MSG_CONFIRM only confirms the neighbour entry (dst_confirm_neigh); the network layer offers
 //! no way to do that yet, so the flag is accepted and has no effect (the ARP entry then ages
-//! as if the flag were absent). MSG_MORE corking is implemented; the UDP_CORK option is not yet
-//! (see options.rs).
+//! as if the flag were absent). MSG_MORE corking and the UDP_CORK option are implemented.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
@@ -21,7 +20,7 @@ use crate::socket::msg_flags::{MSG_DONTROUTE, MSG_MORE, MSG_OOB};
 use crate::socket::{SendArgs, SocketId};
 use crate::sockopt::values::pmtu;
 use crate::time::Instant;
-use crate::wire::udp::{Flavor, Repr, HEADER_LEN};
+use crate::wire::udp::{Flavor, Packet, Repr, HEADER_LEN};
 
 use super::connect::resolve_unspecified_destination;
 use super::layer::UdpLayer;
@@ -39,6 +38,15 @@ const MAX_SEGMENTS: usize = 128;
 /// The loopback device's MTU (what PROBE/INTERFACE/OMIT sockets use on local routes).
 const LOOPBACK_MTU: u32 = 65536;
 
+/// Whether a send's payload could be read from the caller's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Payload {
+    Readable,
+    /// The shim's copy faulted: the kernel runs its checks and fails at its own copy (EFAULT),
+    /// so a pending error, EPIPE or EMSGSIZE comes first (ctests send_errno_order).
+    Unreadable,
+}
+
 /// Everything one datagram needs once the checks passed (the skb and its cork).
 struct Outgoing {
     destination: SocketAddrV4,
@@ -51,12 +59,15 @@ struct Outgoing {
 }
 
 impl UdpLayer {
+    /// `payload`: whether `args.data` holds the caller's bytes, or only stands for the length
+    /// of a buffer the shim could not read (every check runs; the copy answers EFAULT).
     pub(super) fn send_with(
         &mut self,
         now: Instant,
         network: &mut dyn NetworkOutput,
         id: SocketId,
         args: SendArgs<'_>,
+        payload: Payload,
     ) -> Result<usize, Errno> {
         self.sockets.get(id)?;
         // inet_send_prepare: autobind before anything else.
@@ -70,7 +81,8 @@ impl UdpLayer {
             return Err(Errno::EOPNOTSUPP);
         }
         let socket = self.sockets.get_mut(id)?;
-        let cork_requested = args.flags & MSG_MORE != 0;
+        // udp_sendmsg: "corkreq = udp_test_bit(CORK, sk) || msg->msg_flags & MSG_MORE".
+        let cork_requested = args.flags & MSG_MORE != 0 || socket.udp.cork;
         if socket.cork.is_some() {
             // Pending data: the destination, route and control of the first call stand.
             return append_to_cork(
@@ -79,6 +91,7 @@ impl UdpLayer {
                 now,
                 network,
                 args,
+                payload,
                 cork_requested,
             );
         }
@@ -176,6 +189,10 @@ impl UdpLayer {
         if socket.write_shut {
             return Err(Errno::EPIPE);
         }
+        // getfrag (ip_generic_getfrag): the payload is copied only now.
+        if payload == Payload::Unreadable {
+            return Err(Errno::EFAULT);
+        }
         if cork_requested {
             socket.cork = Some(Cork {
                 destination: outgoing.destination,
@@ -210,6 +227,7 @@ fn append_to_cork(
     now: Instant,
     network: &mut dyn NetworkOutput,
     args: SendArgs<'_>,
+    payload: Payload,
     more: bool,
 ) -> Result<usize, Errno> {
     let len = args.data.len();
@@ -224,12 +242,28 @@ fn append_to_cork(
     if args.flags & MSG_PROBE != 0 {
         return Ok(len);
     }
+    if payload == Payload::Unreadable {
+        // The failed getfrag makes udp_sendmsg flush everything pending.
+        socket.cork = None;
+        return Err(Errno::EFAULT);
+    }
     cork.data.extend_from_slice(args.data);
     if more {
         return Ok(len);
     }
+    push_pending(socket, counters, now, network)?;
+    Ok(len)
+}
+
+/// udp_push_pending_frames: send the corked datagram, if any.
+pub(super) fn push_pending(
+    socket: &mut UdpSocket,
+    counters: &mut super::counters::UdpCounters,
+    now: Instant,
+    network: &mut dyn NetworkOutput,
+) -> Result<(), Errno> {
     let Some(cork) = socket.cork.take() else {
-        return Err(Errno::EINVAL);
+        return Ok(());
     };
     let outgoing = Outgoing {
         destination: cork.destination,
@@ -240,8 +274,7 @@ fn append_to_cork(
         dont_route: cork.dont_route,
         mtu: cork.mtu,
     };
-    transmit(socket, counters, now, network, &outgoing, &cork.data, None)?;
-    Ok(len)
+    transmit(socket, counters, now, network, &outgoing, &cork.data, None)
 }
 
 /// udp_send_skb: UDP_SEGMENT checks, then one datagram per segment, header and checksum
@@ -291,6 +324,11 @@ fn transmit(
         };
         let mut buffer = vec![0u8; repr.buffer_len()];
         repr.emit(&mut buffer, outgoing.source, *outgoing.destination.ip());
+        // udp_send_skb: SO_NO_CHECK sends plain UDP with checksum 0 ("UDP csum off",
+        // RFC 768's "no checksum"); UDP-Lite always carries one (udplite_csum runs first).
+        if socket.flavor == Flavor::Udp && socket.options.no_check_tx {
+            Packet::new_unchecked(&mut buffer[..]).set_checksum(0);
+        }
         let socket_ident = socket.peer.map(|_| socket.ident);
         if socket.peer.is_some() && uses_socket_ident {
             socket.ident = socket.ident.wrapping_add(1);
@@ -317,7 +355,7 @@ fn transmit(
         }
     }
     // The skb is freed once transmitted: sock_wfree → sk_write_space wakes writers.
-    socket.wake();
+    socket.wake_writers();
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use crate::config::{Credentials, Sysctls};
 use crate::errno::Errno;
+use crate::socket::WakeupCounts;
 use crate::sockopt::SocketOptions;
 use crate::time::WallTime;
 use crate::wire::udp::Flavor;
@@ -26,6 +27,17 @@ pub(crate) struct QueuedDatagram {
     pub timestamp: WallTime,
     /// What the datagram charges to the receive buffer (skb->truesize, see `truesize`).
     pub truesize: usize,
+}
+
+/// sk_stamp (include/net/sock.h): what SIOCGSTAMP reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReceiveStamp {
+    /// SK_DEFAULT_STAMP (-1 s): nothing received yet; SIOCGSTAMP answers ENOENT.
+    Unset,
+    /// 0: a datagram was read while the socket did not record stamps; SIOCGSTAMP then answers
+    /// the current time and keeps it.
+    Zero,
+    At(WallTime),
 }
 
 /// Data corked by MSG_MORE (udp_sock.pending + inet->cork): destination and parameters are
@@ -72,10 +84,11 @@ pub(crate) struct UdpSocket {
     /// sk_err: reported once by the next recv, send or SO_ERROR. A Cell because SO_ERROR
     /// clears it from getsockopt, which only borrows the socket.
     pub error: Cell<Option<Errno>>,
-    /// Wakeup-worthy events (sk_data_ready, sk_error_report, sk_state_change, write space).
-    pub activity: u64,
-    /// sk_stamp: the timestamp of the last datagram read (SIOCGSTAMP), None before any.
-    pub last_timestamp: Option<WallTime>,
+    /// Wakeups raised, by kind (sk_data_ready, sk_write_space, sk_error_report and
+    /// sk_state_change).
+    pub wakeups: WakeupCounts,
+    /// sk_stamp, for SIOCGSTAMP.
+    pub stamp: ReceiveStamp,
     pub cork: Option<Cork>,
     /// sk_drops.
     pub drops: u64,
@@ -88,6 +101,9 @@ pub(crate) struct UdpSocket {
 pub(crate) struct UdpOptions {
     /// UDP_SEGMENT: the GSO size of every send (a UDP_SEGMENT cmsg overrides it).
     pub segment_size: u16,
+    /// UDP_CORK (the CORK bit of udp_sock): every send is held as with MSG_MORE until the
+    /// option is cleared, which sends what is pending.
+    pub cork: bool,
     /// UDP_GRO: recorded; the stack never coalesces datagrams, so there is never a UDP_GRO
     /// control message to deliver (the kernel only sends one for a coalesced skb).
     pub gro: bool,
@@ -119,8 +135,8 @@ impl UdpSocket {
             read_shut: false,
             write_shut: false,
             error: Cell::new(None),
-            activity: 0,
-            last_timestamp: None,
+            wakeups: WakeupCounts::default(),
+            stamp: ReceiveStamp::Unset,
             cork: None,
             drops: 0,
             udp: UdpOptions::default(),
@@ -136,8 +152,19 @@ impl UdpSocket {
         self.error.take()
     }
 
-    pub fn wake(&mut self) {
-        self.activity = self.activity.wrapping_add(1);
+    /// sk_data_ready: a datagram was queued.
+    pub fn wake_readers(&mut self) {
+        self.wakeups.readable = self.wakeups.readable.wrapping_add(1);
+    }
+
+    /// sk_write_space: send buffer space was freed (or SO_SNDBUF changed).
+    pub fn wake_writers(&mut self) {
+        self.wakeups.writable = self.wakeups.writable.wrapping_add(1);
+    }
+
+    /// sk_error_report (an error was set) or sk_state_change (shutdown).
+    pub fn wake_all(&mut self) {
+        self.wakeups.other = self.wakeups.other.wrapping_add(1);
     }
 }
 

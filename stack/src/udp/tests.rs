@@ -5,6 +5,7 @@
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use super::network::{Network, NetworkOutput};
+use super::send::Payload;
 use super::UdpLayer;
 use crate::config::{Credentials, InterfaceConfig, StackConfig, Sysctls};
 use crate::errno::Errno;
@@ -22,6 +23,11 @@ const OURS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 2);
 const SUBNET_BROADCAST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 255);
+/// The wall clock the tests' ioctls see (datagrams arrive stamped 1_700_000_000.123456789).
+const WALL_NOW: WallTime = WallTime {
+    sec: 1_800_000_000,
+    nsec: 987_654_321,
+};
 
 /// What the fake network was asked to send: (src, dst, ttl, tos, socket_ident, segment).
 type SentDatagram = (Ipv4Addr, Ipv4Addr, u8, u8, Option<u16>, Vec<u8>);
@@ -154,6 +160,7 @@ impl Harness {
                 control,
                 flags,
             },
+            Payload::Readable,
         )
     }
 
@@ -513,14 +520,17 @@ fn msg_more_corks_into_one_datagram() {
     assert!(h.net.sent.is_empty());
     // Corked bytes are charged to the send buffer (measured: 832 for 2 bytes).
     assert_eq!(
-        h.udp.ioctl(s, 0x5411).unwrap(),
+        h.udp.ioctl(s, 0x5411, WALL_NOW).unwrap(),
         832i32.to_ne_bytes().to_vec()
     );
     assert_eq!(h.send(s, b"e", None, 0), Ok(1));
     let segment = &h.net.sent[0].5;
     assert_eq!(&segment[2..4], &7u16.to_be_bytes());
     assert_eq!(&segment[8..], b"abcde");
-    assert_eq!(h.udp.ioctl(s, 0x5411).unwrap(), 0i32.to_ne_bytes().to_vec());
+    assert_eq!(
+        h.udp.ioctl(s, 0x5411, WALL_NOW).unwrap(),
+        0i32.to_ne_bytes().to_vec()
+    );
 }
 
 #[test]
@@ -534,8 +544,11 @@ fn receive_peek_trunc_and_addresses() {
         h.arrive(from, SocketAddrV4::new(OURS, 5000), b"hello", false),
         Delivery::Consumed
     );
-    assert_eq!(h.udp.ioctl(s, 0x541B).unwrap(), 5i32.to_ne_bytes().to_vec());
-    assert_eq!(h.udp.ioctl(s, 0x8906), Err(Errno::ENOENT));
+    assert_eq!(
+        h.udp.ioctl(s, 0x541B, WALL_NOW).unwrap(),
+        5i32.to_ne_bytes().to_vec()
+    );
+    assert_eq!(h.udp.ioctl(s, 0x8906, WALL_NOW), Err(Errno::ENOENT));
     assert_ne!(h.udp.poll(s) & POLLIN, 0);
     let (result, data) = h.recv(s, 3, 0, MSG_PEEK).unwrap();
     assert_eq!(
@@ -549,11 +562,11 @@ fn receive_peek_trunc_and_addresses() {
     assert_eq!(h.udp.poll(s) & POLLIN, 0);
     let mut stamp = 1_700_000_000i64.to_ne_bytes().to_vec();
     stamp.extend_from_slice(&123_456i64.to_ne_bytes());
-    assert_eq!(h.udp.ioctl(s, 0x8906).unwrap(), stamp);
+    assert_eq!(h.udp.ioctl(s, 0x8906, WALL_NOW).unwrap(), stamp);
     // Zero-length datagrams are datagrams.
     h.arrive(from, SocketAddrV4::new(OURS, 5000), b"", false);
     assert_eq!(h.recv(s, 10, 0, 0).unwrap().0.len, 0);
-    assert_eq!(h.udp.ioctl(s, 12345), Err(Errno::ENOTTY));
+    assert_eq!(h.udp.ioctl(s, 12345, WALL_NOW), Err(Errno::ENOTTY));
 }
 
 #[test]
@@ -925,4 +938,357 @@ fn udp_segment_splits_one_send_into_datagrams() {
         h.send_control(s, &[1; 20000], Some(&sin(PEER, 7)), &control, 0),
         Err(Errno::EINVAL)
     );
+}
+
+/// The SIOCGSTAMP bytes (struct timeval, two 64-bit fields) for a time.
+fn timeval(stamp: WallTime) -> Vec<u8> {
+    let mut bytes = stamp.sec.to_ne_bytes().to_vec();
+    bytes.extend_from_slice(&(stamp.nsec / 1000).to_ne_bytes());
+    bytes
+}
+
+const ARRIVAL: WallTime = WallTime {
+    sec: 1_700_000_000,
+    nsec: 123_456_789,
+};
+
+/// sock_recv_cmsgs + sock_gettstamp: ctests udp_echo (SO_TIMESTAMP on: ENOENT after a read)
+/// and the kernel's own rules (include/net/sock.h, net/core/sock.c).
+#[test]
+fn siocgstamp_follows_sk_stamp() {
+    const SIOCGSTAMP: u64 = 0x8906;
+    const SIOCGSTAMPNS: u64 = 0x8907;
+    const SIOCGSTAMP_NEW: u64 = 0x8010_8906;
+    let mut h = Harness::new();
+    let from = SocketAddrV4::new(PEER, 7);
+    let to = SocketAddrV4::new(OURS, 5000);
+
+    // A plain read writes 0: SIOCGSTAMP answers the current time, keeps it, and from then on
+    // receives record their own time.
+    let s = h.socket();
+    h.bind(s, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
+    h.arrive(from, to, b"one", false);
+    h.recv(s, 10, 0, 0).unwrap();
+    assert_eq!(
+        h.udp.ioctl(s, SIOCGSTAMP, WALL_NOW).unwrap(),
+        timeval(WALL_NOW)
+    );
+    let later = WallTime {
+        sec: WALL_NOW.sec + 5,
+        nsec: 0,
+    };
+    assert_eq!(
+        h.udp.ioctl(s, SIOCGSTAMP_NEW, later).unwrap(),
+        timeval(WALL_NOW)
+    );
+    h.arrive(from, to, b"two", false);
+    h.recv(s, 10, 0, MSG_PEEK).unwrap();
+    let mut nanoseconds = ARRIVAL.sec.to_ne_bytes().to_vec();
+    nanoseconds.extend_from_slice(&ARRIVAL.nsec.to_ne_bytes());
+    assert_eq!(h.udp.ioctl(s, SIOCGSTAMPNS, later).unwrap(), nanoseconds);
+    h.udp.close(Instant::ZERO, s);
+
+    // SO_TIMESTAMP on: the time goes into the control message, sk_stamp stays unset.
+    let s = h.socket();
+    h.bind(s, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
+    h.setopt(s, level::SOL_SOCKET, so::SO_TIMESTAMP_OLD, 1);
+    h.arrive(from, to, b"three", false);
+    h.recv(s, 10, 64, 0).unwrap();
+    assert_eq!(h.udp.ioctl(s, SIOCGSTAMP, WALL_NOW), Err(Errno::ENOENT));
+    // Turned off again, SOCK_TIMESTAMP stays: the next read records the datagram's time.
+    h.setopt(s, level::SOL_SOCKET, so::SO_TIMESTAMP_OLD, 0);
+    h.arrive(from, to, b"four", false);
+    h.recv(s, 10, 0, 0).unwrap();
+    assert_eq!(
+        h.udp.ioctl(s, SIOCGSTAMP, WALL_NOW).unwrap(),
+        timeval(ARRIVAL)
+    );
+}
+
+/// inet_getname: a socket connected to port 0 is connected (it sends) but has no peer name;
+/// ctests udp_connect.
+#[test]
+fn getpeername_of_a_socket_connected_to_port_zero() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.connect(s, &sin(PEER, 0)).unwrap();
+    assert_eq!(h.udp.peer_addr(s), Err(Errno::ENOTCONN));
+    assert_eq!(h.send(s, b"x", None, 0), Ok(1));
+    h.connect(s, &sin(PEER, 9)).unwrap();
+    assert_eq!(h.udp.peer_addr(s), Ok(SocketAddrV4::new(PEER, 9)));
+}
+
+/// udp_send_skb: SO_NO_CHECK sends UDP with checksum 0; UDP-Lite keeps its checksum.
+#[test]
+fn so_no_check_sends_checksum_zero() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    let dest = sin(PEER, 9);
+    h.send(s, b"sum", Some(&dest), 0).unwrap();
+    let with_sum = h.net.sent.last().unwrap().5.clone();
+    assert_ne!(&with_sum[6..8], &[0, 0]);
+    h.setopt(s, level::SOL_SOCKET, so::SO_NO_CHECK, 1);
+    h.send(s, b"sum", Some(&dest), 0).unwrap();
+    let without = h.net.sent.last().unwrap().5.clone();
+    assert_eq!(&without[6..8], &[0, 0]);
+    assert_eq!(
+        (&without[..6], &without[8..]),
+        (&with_sum[..6], &with_sum[8..])
+    );
+
+    let lite = h.udp.socket(136, Credentials::default()).unwrap();
+    h.setopt(lite, level::SOL_SOCKET, so::SO_NO_CHECK, 1);
+    h.send(lite, b"sum", Some(&dest), 0).unwrap();
+    assert_ne!(&h.net.sent.last().unwrap().5[6..8], &[0, 0]);
+}
+
+/// __sock_set_mark → sk_dst_reset: a new mark drops the cached route, as IP_TOS does.
+#[test]
+fn so_mark_needs_privilege_and_resets_the_route() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.connect(s, &sin(PEER, 9)).unwrap();
+    assert!(h
+        .udp
+        .getsockopt_with(&h.net, s, level::SOL_IP, ip::IP_MTU, 4)
+        .is_ok());
+    assert_eq!(
+        h.udp.setsockopt_with(
+            &h.net,
+            s,
+            level::SOL_SOCKET,
+            so::SO_MARK,
+            &0i32.to_ne_bytes()
+        ),
+        Err(Errno::EPERM)
+    );
+    let admin = h
+        .udp
+        .socket(
+            17,
+            Credentials {
+                cap_net_admin: true,
+                ..Credentials::default()
+            },
+        )
+        .unwrap();
+    h.connect(admin, &sin(PEER, 9)).unwrap();
+    h.setopt(admin, level::SOL_SOCKET, so::SO_MARK, 7);
+    assert_eq!(
+        h.udp
+            .getsockopt_with(&h.net, admin, level::SOL_SOCKET, so::SO_MARK, 4),
+        Ok(7i32.to_ne_bytes().to_vec())
+    );
+    assert_eq!(
+        h.udp
+            .getsockopt_with(&h.net, admin, level::SOL_IP, ip::IP_MTU, 4),
+        Err(Errno::ENOTCONN)
+    );
+}
+
+/// Each wakeup carries the key of the kernel callback that raises it (ctests
+/// readiness_epoll_edge_kinds: an EPOLLIN|EPOLLET item is not re-queued by a send, an
+/// EPOLLOUT|EPOLLET one not by an arrival).
+#[test]
+fn wakeups_are_counted_by_kind() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.bind(s, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
+    let start = h.udp.wakeups(s);
+    h.send(s, b"x", Some(&sin(PEER, 9)), 0).unwrap();
+    let after_send = h.udp.wakeups(s);
+    assert_eq!(
+        (after_send.readable, after_send.other),
+        (start.readable, start.other)
+    );
+    assert_ne!(after_send.writable, start.writable);
+    h.arrive(
+        SocketAddrV4::new(PEER, 7),
+        SocketAddrV4::new(OURS, 5000),
+        b"in",
+        false,
+    );
+    let after_arrival = h.udp.wakeups(s);
+    assert_eq!(
+        (after_arrival.writable, after_arrival.other),
+        (after_send.writable, after_send.other)
+    );
+    assert_ne!(after_arrival.readable, after_send.readable);
+    assert_eq!(h.udp.shutdown(s, Shutdown::Read), Err(Errno::ENOTCONN));
+    let after_shutdown = h.udp.wakeups(s);
+    assert_ne!(after_shutdown.other, after_arrival.other);
+    assert_eq!(h.udp.activity(s), after_shutdown.total());
+}
+
+/// do_recvmmsg's kept error: reported once by the next receive (before queued data) or by
+/// SO_ERROR (ctests mmsg).
+#[test]
+fn pending_error_set_by_the_caller_is_reported_once() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.bind(s, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
+    h.arrive(
+        SocketAddrV4::new(PEER, 7),
+        SocketAddrV4::new(OURS, 5000),
+        b"in",
+        false,
+    );
+    h.udp.set_pending_error(s, Errno::EFAULT).unwrap();
+    assert_ne!(h.udp.poll(s) & POLLERR, 0);
+    assert_eq!(h.recv(s, 10, 0, 0).unwrap_err(), Errno::EFAULT);
+    assert_eq!(h.recv(s, 10, 0, 0).unwrap().0.len, 2);
+    h.udp.set_pending_error(s, Errno::EFAULT).unwrap();
+    assert_eq!(
+        h.udp
+            .getsockopt_with(&h.net, s, level::SOL_SOCKET, so::SO_ERROR, 4),
+        Ok(14i32.to_ne_bytes().to_vec())
+    );
+    assert_eq!(h.recv(s, 10, 0, 0).unwrap_err(), Errno::EAGAIN);
+}
+
+/// setsockopt with a value at a bad address: the kernel's checks before its copy, EFAULT at
+/// the copy (measured natively; ctests sockopt_copy).
+#[test]
+fn setsockopt_of_an_unreadable_value() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    let mut unreadable = |level, name, optlen| {
+        h.udp
+            .setsockopt_unreadable_with(&h.net, s, level, name, optlen)
+    };
+    assert_eq!(
+        unreadable(level::SOL_SOCKET, so::SO_RCVBUF, 1),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        unreadable(level::SOL_SOCKET, so::SO_RCVBUF, 4),
+        Err(Errno::EFAULT)
+    );
+    assert_eq!(
+        unreadable(level::SOL_SOCKET, so::SO_LINGER, 4),
+        Err(Errno::EFAULT)
+    );
+    assert_eq!(unreadable(level::SOL_SOCKET, 9999, 4), Err(Errno::EFAULT));
+    assert_eq!(unreadable(level::SOL_IP, 200, 4), Err(Errno::EOPNOTSUPP));
+    assert_eq!(unreadable(level::SOL_IP, ip::IP_TTL, 1), Err(Errno::EFAULT));
+    assert_eq!(unreadable(level::SOL_IP, ip::IP_TTL, 0), Err(Errno::EINVAL));
+    assert_eq!(unreadable(level::SOL_IP, ip::IP_TOS, 0), Ok(()));
+    assert_eq!(unreadable(level::SOL_IP, 999, 4), Err(Errno::ENOPROTOOPT));
+    assert_eq!(
+        unreadable(level::SOL_IP, ip::IP_MTU, 4),
+        Err(Errno::ENOPROTOOPT)
+    );
+    assert_eq!(unreadable(level::SOL_UDP, 1, 1), Err(Errno::EINVAL));
+    assert_eq!(unreadable(level::SOL_UDP, 999, 4), Err(Errno::EFAULT));
+    assert_eq!(unreadable(1234, 1, 4), Err(Errno::ENOPROTOOPT));
+}
+
+/// udp_setsockopt / udp_getsockopt take SOL_UDPLITE (136) like SOL_UDP on a UDP socket;
+/// the UDP-Lite coverage options stay refused there (measured).
+#[test]
+fn sol_udplite_level_on_a_udp_socket() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.setopt(s, level::SOL_UDPLITE, 104, 1);
+    assert_eq!(
+        h.udp.getsockopt_with(&h.net, s, level::SOL_UDP, 104, 4),
+        Ok(1i32.to_ne_bytes().to_vec())
+    );
+    assert_eq!(
+        h.udp
+            .setsockopt_with(&h.net, s, level::SOL_UDPLITE, 10, &8i32.to_ne_bytes()),
+        Err(Errno::ENOPROTOOPT)
+    );
+}
+
+/// A payload the shim could not read fails at the kernel's copy, after every other check
+/// (ctests send_errno_order): the pending error first, then EFAULT; EMSGSIZE and EPIPE before
+/// it; a corked send with an unreadable part drops the whole pending datagram.
+#[test]
+fn unreadable_payload_is_efault_after_the_other_checks() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.connect(s, &sin(PEER, 9)).unwrap();
+    let unreadable = |h: &mut Harness, len: usize, flags: i32| {
+        let placeholder = vec![0u8; len];
+        h.udp.send_with(
+            Instant::ZERO,
+            &mut h.net,
+            s,
+            SendArgs {
+                data: &placeholder,
+                dest: None,
+                control: &[],
+                flags,
+            },
+            Payload::Unreadable,
+        )
+    };
+    h.udp.set_pending_error(s, Errno::ECONNREFUSED).unwrap();
+    assert_eq!(unreadable(&mut h, 5, 0), Err(Errno::ECONNREFUSED));
+    assert_eq!(unreadable(&mut h, 5, 0), Err(Errno::EFAULT));
+    assert_eq!(unreadable(&mut h, 70000, 0), Err(Errno::EMSGSIZE));
+    assert!(h.net.sent.is_empty());
+    h.send(s, b"a", None, MSG_MORE).unwrap();
+    assert_eq!(unreadable(&mut h, 5, 0), Err(Errno::EFAULT));
+    h.send(s, b"b", None, 0).unwrap();
+    assert_eq!(h.net.sent.len(), 1);
+    assert_eq!(&h.net.sent[0].5[8..], b"b");
+    assert_eq!(h.udp.shutdown(s, Shutdown::Write), Ok(()));
+    assert_eq!(unreadable(&mut h, 5, 0), Err(Errno::EPIPE));
+}
+
+/// UDP_CORK: sends are held as with MSG_MORE until the option is cleared, which sends the
+/// pending datagram (udp_lib_setsockopt → udp_push_pending_frames); any non-zero value reads
+/// back as 1 (ctests sockopt_copy).
+#[test]
+fn udp_cork_holds_sends_until_cleared() {
+    const UDP_CORK: i32 = 1;
+    let mut h = Harness::new();
+    let s = h.socket();
+    let cork = |h: &mut Harness, value: i32| {
+        h.udp
+            .setsockopt_with(&h.net, s, level::SOL_UDP, UDP_CORK, &value.to_ne_bytes())
+            .unwrap();
+        h.udp
+            .uncork_if_cleared(Instant::ZERO, &mut h.net, s, level::SOL_UDP, UDP_CORK)
+            .unwrap();
+    };
+    cork(&mut h, 7);
+    assert_eq!(
+        h.udp
+            .getsockopt_with(&h.net, s, level::SOL_UDP, UDP_CORK, 4),
+        Ok(1i32.to_ne_bytes().to_vec())
+    );
+    let dest = sin(PEER, 9);
+    h.send(s, b"ab", Some(&dest), 0).unwrap();
+    h.send(s, b"cd", None, 0).unwrap();
+    assert!(h.net.sent.is_empty());
+    // Clearing an already clear cork with nothing pending sends nothing.
+    cork(&mut h, 0);
+    assert_eq!(h.net.sent.len(), 1);
+    assert_eq!(&h.net.sent[0].5[8..], b"abcd");
+    assert_eq!(
+        h.udp
+            .getsockopt_with(&h.net, s, level::SOL_UDP, UDP_CORK, 4),
+        Ok(0i32.to_ne_bytes().to_vec())
+    );
+    cork(&mut h, 0);
+    assert_eq!(h.net.sent.len(), 1);
+    h.send(s, b"e", Some(&dest), 0).unwrap();
+    assert_eq!(h.net.sent.len(), 2);
+}
+
+/// datagram_poll: with SO_SELECT_ERR_QUEUE a pending error raises POLLPRI with POLLERR
+/// (measured natively: revents 0xa instead of 0x8).
+#[test]
+fn select_err_queue_adds_pollpri_to_a_pending_error() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.udp.set_pending_error(s, Errno::ECONNREFUSED).unwrap();
+    assert_eq!(h.udp.poll(s) & (POLLERR | POLLPRI), POLLERR);
+    h.setopt(s, level::SOL_SOCKET, so::SO_SELECT_ERR_QUEUE, 1);
+    assert_eq!(h.udp.poll(s) & (POLLERR | POLLPRI), POLLERR | POLLPRI);
+    assert_eq!(h.recv(s, 10, 0, 0).unwrap_err(), Errno::ECONNREFUSED);
+    assert_eq!(h.udp.poll(s) & (POLLERR | POLLPRI), 0);
 }
