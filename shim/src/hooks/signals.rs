@@ -146,10 +146,26 @@ unsafe fn wrapped_sigaction(
         }
         return result;
     }
-    if !oldact.is_null() && (*oldact).sa_sigaction == trampoline as *const () as usize {
-        (*oldact).sa_sigaction = previous_handler;
-        if previous_siginfo == 0 {
+    if !oldact.is_null() {
+        let trampoline_address = trampoline as *const () as usize;
+        if (*oldact).sa_sigaction == trampoline_address {
             (*oldact).sa_flags &= !libc::SA_SIGINFO;
+            (*oldact).sa_sigaction = previous_handler;
+            if previous_siginfo != 0 {
+                (*oldact).sa_flags |= libc::SA_SIGINFO;
+            }
+        } else if previous_handler != 0 && (*oldact).sa_flags & libc::SA_RESETHAND != 0 {
+            // An SA_RESETHAND handler ran: the kernel put SIG_DFL back (get_signal's
+            // SA_ONESHOT reset) but kept the flags, including the SA_SIGINFO we added for the
+            // trampoline. Report the program's own flags, and forget the stale wrapping.
+            if previous_siginfo == 0 {
+                (*oldact).sa_flags &= !libc::SA_SIGINFO;
+            }
+            if act.is_null() {
+                if let Some(index) = index {
+                    PROGRAM_HANDLERS[index].store(0, Ordering::Release);
+                }
+            }
         }
     }
     result
