@@ -32,6 +32,7 @@ pub use self::waker::WakeFd;
 use self::waker::{thread_waker, Wakeups};
 use crate::config::{self, ShimConfig};
 use crate::device::{Device, BATCH};
+use crate::fork;
 use crate::pcap::PcapWriter;
 use crate::sys;
 
@@ -93,15 +94,27 @@ impl EngineCounters {
 
 static ENGINE: OnceCell<Result<Engine, Errno>> = OnceCell::new();
 
-/// The engine if some AF_INET socket already started it; None otherwise (nothing to drive).
+/// The engine if some AF_INET socket already started it; None otherwise (nothing to drive),
+/// and always None in a fork child (`fork.rs`: the copy must not be driven).
 pub fn get() -> Option<&'static Engine> {
+    if fork::in_forked_child() {
+        return None;
+    }
     ENGINE.get().and_then(|started| started.as_ref().ok())
+}
+
+/// True once an AF_INET socket started the engine (for the fork handlers).
+pub fn started() -> bool {
+    matches!(ENGINE.get(), Some(Ok(_)))
 }
 
 /// Start the engine on first use (config, packet socket, progress thread). When it cannot
 /// start (IPSHIM_IFACE missing, no CAP_NET_RAW, ...) one error is logged and every call answers
 /// EAFNOSUPPORT, as a kernel without IPv4 would.
 pub fn get_or_init() -> Result<&'static Engine, Errno> {
+    if fork::in_forked_child() {
+        return Err(fork::refuse_in_child());
+    }
     let engine = ENGINE
         .get_or_init(Engine::start)
         .as_ref()

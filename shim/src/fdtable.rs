@@ -19,8 +19,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
 use stack::SocketId;
+use std::cell::RefCell;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A socket served by the stack. Shared by every fd that dup'd it (one open file description).
 pub struct SocketFile {
@@ -111,6 +112,10 @@ pub fn kernel_identity(fd: i32) -> Option<(u64, u64)> {
     Some((stat.st_dev, stat.st_ino))
 }
 
+/// std's lock, not parking_lot's: the table is locked across fork() and released in the
+/// child (`lock_for_fork`), and parking_lot's unlock may hand a contended lock directly to a
+/// waiting thread, which does not exist in the child (measured: children hung in `lookup`).
+/// std's futex lock just clears its state and wakes whoever waits.
 struct Table {
     files: RwLock<Vec<Option<Arc<OpenFile>>>>,
     live: AtomicUsize,
@@ -126,14 +131,18 @@ pub fn lookup(fd: i32) -> Option<Arc<OpenFile>> {
     if is_empty() || fd < 0 {
         return None;
     }
-    let file = TABLE.files.read().get(fd as usize)?.clone()?;
+    let file = read_files().get(fd as usize)?.clone()?;
     if kernel_identity(fd) == Some(file.identity) {
         return Some(file);
     }
     // Closed (or closed and reused) without our close hook: forget the stale entry, unless
-    // another thread has replaced it meanwhile. The Arc drops outside the lock.
+    // another thread has replaced it meanwhile. The Arc drops outside the lock. (A vfork
+    // child sees its own fd table, not the one these records describe.)
+    if !crate::fork::memory_is_ours() {
+        return None;
+    }
     let stale = {
-        let mut files = TABLE.files.write();
+        let mut files = write_files();
         match files.get_mut(fd as usize) {
             Some(slot)
                 if slot
@@ -156,8 +165,12 @@ pub fn insert(fd: i32, file: Arc<OpenFile>) {
     let Ok(index) = usize::try_from(fd) else {
         return;
     };
+    crate::fork::register_handlers();
+    if !crate::fork::memory_is_ours() {
+        return;
+    }
     let previous = {
-        let mut files = TABLE.files.write();
+        let mut files = write_files();
         if files.len() <= index {
             files.resize(index + 1, None);
         }
@@ -171,12 +184,65 @@ pub fn insert(fd: i32, file: Arc<OpenFile>) {
     drop(previous);
 }
 
+type Files = Vec<Option<Arc<OpenFile>>>;
+
+// Nothing panics while holding the lock; if something did, the table is still consistent
+// (every write is a single slot or length change), so a poisoned lock is used as is.
+fn read_files() -> RwLockReadGuard<'static, Files> {
+    TABLE.files.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_files() -> RwLockWriteGuard<'static, Files> {
+    TABLE.files.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+thread_local! {
+    /// The write guard held across fork() by the forking thread (the same thread runs the
+    /// prepare, parent and child handlers).
+    static FORK_GUARD: RefCell<Option<RwLockWriteGuard<'static, Files>>> = const { RefCell::new(None) };
+}
+
+fn keep_for_fork(guard: RwLockWriteGuard<'static, Files>) -> bool {
+    FORK_GUARD
+        .try_with(|slot| slot.replace(Some(guard)).is_none())
+        .unwrap_or(false)
+}
+
+/// fork() prepare handler: hold the table's write lock across fork, so the child never
+/// inherits it held by a thread that does not exist there. Released by `unlock_after_fork`.
+pub fn lock_for_fork() -> bool {
+    keep_for_fork(write_files())
+}
+
+/// As `lock_for_fork`, but gives up after about 50 ms (the forking thread may hold the lock
+/// itself, in a signal handler); true if the lock was taken.
+pub fn try_lock_for_fork() -> bool {
+    for _ in 0..50 {
+        match TABLE.files.try_write() {
+            Ok(guard) => return keep_for_fork(guard),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                return keep_for_fork(poisoned.into_inner())
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+        }
+    }
+    false
+}
+
+/// Release the lock taken by `lock_for_fork` / `try_lock_for_fork` (in parent and child).
+pub fn unlock_after_fork() {
+    let guard = FORK_GUARD.try_with(|slot| slot.take()).ok().flatten();
+    drop(guard);
+}
+
 /// Forget `fd` (close, dup2 over it); returns what it referred to.
 pub fn remove(fd: i32) -> Option<Arc<OpenFile>> {
-    if is_empty() || fd < 0 {
+    if is_empty() || fd < 0 || !crate::fork::memory_is_ours() {
         return None;
     }
-    let mut files = TABLE.files.write();
+    let mut files = write_files();
     let removed = files.get_mut(fd as usize)?.take();
     if removed.is_some() {
         TABLE.live.fetch_sub(1, Ordering::Relaxed);
@@ -187,10 +253,10 @@ pub fn remove(fd: i32) -> Option<Arc<OpenFile>> {
 /// Forget every fd in `first..=last` (close_range, closefrom); returns what they referred to,
 /// to be dropped by the caller outside any lock.
 pub fn remove_range(first: u32, last: u32) -> Vec<Arc<OpenFile>> {
-    if is_empty() {
+    if is_empty() || !crate::fork::memory_is_ours() {
         return Vec::new();
     }
-    let mut files = TABLE.files.write();
+    let mut files = write_files();
     let start = (first as usize).min(files.len());
     let end = (last as usize).saturating_add(1).min(files.len());
     let removed: Vec<Arc<OpenFile>> = files[start..end.max(start)]
@@ -306,5 +372,68 @@ mod tests {
         assert!(lookup(read_end).is_none());
         assert!(is_empty());
         raw_close(write_end);
+    }
+
+    /// fork() while other threads insert and remove entries as fast as they can: the child
+    /// must find the table usable (std's lock, released by the atfork child handler), and
+    /// the parent's entries must survive the child's close of the same number.
+    #[test]
+    fn fork_while_the_table_is_busy_leaves_a_usable_table() {
+        let _serial = SERIAL.lock().unwrap();
+        crate::fork::register_handlers();
+        let (kept, kept_writer) = pipe();
+        let kept_file = socket_file(kept);
+        insert(kept, kept_file.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let churners: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let (read_end, write_end) = pipe();
+                    let file = socket_file(read_end);
+                    while !stop.load(Ordering::Relaxed) {
+                        insert(read_end, file.clone());
+                        drop(remove(read_end));
+                    }
+                    raw_close(read_end);
+                    raw_close(write_end);
+                })
+            })
+            .collect();
+        let mut hung = 0;
+        for _ in 0..100 {
+            // SAFETY: the child only uses the table and raw syscalls, then _exits.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                let ok = lookup(kept).is_some() && remove(kept).is_some();
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            }
+            assert!(pid > 0);
+            let mut status = 0;
+            let mut exited = false;
+            for _ in 0..2000 {
+                if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                    exited = true;
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            if !exited {
+                hung += 1;
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+            } else {
+                assert_eq!(status, 0, "the child could not use the table");
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for churner in churners {
+            churner.join().unwrap();
+        }
+        assert_eq!(hung, 0, "children hung on the fd table's lock");
+        assert!(Arc::ptr_eq(&lookup(kept).unwrap(), &kept_file));
+        drop(remove(kept));
+        raw_close(kept);
+        raw_close(kept_writer);
     }
 }

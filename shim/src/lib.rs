@@ -10,6 +10,7 @@ pub mod device;
 pub mod engine;
 pub mod epoll;
 pub mod fdtable;
+pub mod fork;
 pub mod hooks;
 pub mod log;
 pub mod pcap;

@@ -78,6 +78,11 @@ thread_local! {
     static IN_SHIM: Cell<bool> = const { Cell::new(false) };
 }
 
+/// True while this thread runs a hook body (e.g. when a signal handler interrupted it).
+pub fn inside_shim() -> bool {
+    IN_SHIM.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Held while a hook body runs; nested hooks on this thread go to the real functions.
 pub struct ReentrancyGuard(());
 

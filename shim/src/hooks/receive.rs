@@ -292,6 +292,13 @@ fn read_recvmmsg_timeout(timeout: *mut timespec) -> Result<Option<Duration>, Err
     )))
 }
 
+/// The `index`th entry of a program's mmsghdr array. Pointer arithmetic as C does it
+/// (`++entry`): an array that runs off the top of the address space wraps to an address the
+/// copy then rejects with EFAULT, instead of an overflow panic.
+pub(crate) fn mmsghdr_address(base: usize, index: usize) -> usize {
+    base.wrapping_add(index.wrapping_mul(std::mem::size_of::<mmsghdr>()))
+}
+
 /// do_recvmmsg (net/socket.c).
 fn recvmmsg_impl(
     socket: &SocketRef,
@@ -301,17 +308,21 @@ fn recvmmsg_impl(
     timeout: *mut timespec,
 ) -> Result<c_int, Errno> {
     let timeout_value = read_recvmmsg_timeout(timeout)?;
-    let end = timeout_value.map(|t| MonotonicInstant::now() + t);
+    // A valid timespec may be centuries long: the kernel's timespec64_add_safe saturates, so
+    // a deadline past what Instant can hold means "no deadline" rather than a panic.
+    let end = timeout_value.and_then(|t| MonotonicInstant::now().checked_add(t));
     let mut remaining = timeout_value;
     if flags & MSG_ERRQUEUE == 0 {
         if let Some(error) = take_socket_error(socket)? {
             return Err(error);
         }
     }
+    // do_recvmmsg: `if (vlen > UIO_MAXIOV) vlen = UIO_MAXIOV;`
+    let count = (vlen as usize).min(UIO_MAXIOV);
     let mut received = 0usize;
     let mut error = None;
-    while received < vlen as usize {
-        let entry = msgs as usize + received * std::mem::size_of::<mmsghdr>();
+    while received < count {
+        let entry = mmsghdr_address(msgs as usize, received);
         let result =
             recvmsg_one(socket, entry, flags & !MSG_WAITFORONE).and_then(|(len, msg_flags)| {
                 usermem::write_struct::<c_uint>(
@@ -332,13 +343,18 @@ fn recvmmsg_impl(
         if flags & MSG_WAITFORONE != 0 {
             flags |= MSG_DONTWAIT;
         }
-        if let Some(end) = end {
-            // The timeout is only looked at between datagrams (the kernel's known limit).
-            let left = end.saturating_duration_since(MonotonicInstant::now());
-            remaining = Some(left);
-            if left.is_zero() {
-                break;
+        match (end, timeout_value) {
+            (Some(end), _) => {
+                // The timeout is only looked at between datagrams (the kernel's known limit).
+                let left = end.saturating_duration_since(MonotonicInstant::now());
+                remaining = Some(left);
+                if left.is_zero() {
+                    break;
+                }
             }
+            // Saturated deadline: what is left is still (practically) all of it.
+            (None, Some(all)) => remaining = Some(all),
+            (None, None) => {}
         }
         if msg_flags & MSG_OOB != 0 {
             break;
@@ -399,5 +415,45 @@ hook! {
             })?;
             Ok(received as ssize_t)
         })())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mmsghdr_entries_wrap_instead_of_overflowing() {
+        let size = std::mem::size_of::<mmsghdr>();
+        assert_eq!(mmsghdr_address(0x1000, 2), 0x1000 + 2 * size);
+        // An array starting just below the top of the address space: the entry wraps to a
+        // low address (which the copy answers with EFAULT), with no overflow panic.
+        let wrapped = mmsghdr_address(usize::MAX - 8, 1);
+        assert_eq!(wrapped, size - 9);
+        assert_eq!(
+            usermem::read_struct::<msghdr>(wrapped).err(),
+            Some(Errno::EFAULT)
+        );
+    }
+
+    #[test]
+    fn recvmmsg_timeouts_of_any_valid_length_are_accepted() {
+        let forever = timespec {
+            tv_sec: libc::time_t::MAX,
+            tv_nsec: 999_999_999,
+        };
+        let timeout = read_recvmmsg_timeout(&forever as *const timespec as *mut timespec)
+            .unwrap()
+            .unwrap();
+        // The deadline cannot be represented: no panic, treated as no deadline.
+        assert!(MonotonicInstant::now().checked_add(timeout).is_none());
+        let bad = timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000_000,
+        };
+        assert_eq!(
+            read_recvmmsg_timeout(&bad as *const timespec as *mut timespec),
+            Err(Errno::EINVAL)
+        );
     }
 }

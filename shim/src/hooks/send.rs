@@ -16,6 +16,7 @@ use crate::fdtable::{self, SocketRef};
 use crate::hook;
 use crate::hooks::blocking::{self, Direction};
 use crate::hooks::io::{import_vector, is_nonblocking, with_buffer, MSG_CMSG_COMPAT};
+use crate::hooks::receive::mmsghdr_address;
 use crate::hooks::socket::engine;
 use crate::hooks::Outcome;
 use crate::usermem::{self, UIO_MAXIOV};
@@ -271,7 +272,7 @@ hook! {
         let mut sent = 0usize;
         let mut error = None;
         while sent < count {
-            let entry = msgs as usize + sent * std::mem::size_of::<mmsghdr>();
+            let entry = mmsghdr_address(msgs as usize, sent);
             let result = sendmsg_one(&socket, entry, flags, MSG_EOR).and_then(|len| {
                 usermem::write_struct::<c_uint>(entry + offset_of!(mmsghdr, msg_len), &(len as c_uint))
             });

@@ -103,6 +103,10 @@ ipv4_counters! {
     icmp_unhandled,
     /// Echo and timestamp replies sent.
     icmp_replies_sent,
+    /// An echo or timestamp request whose IP options cannot be echoed (a record-route or
+    /// timestamp option with no room left once our own entry is added): __ip_options_echo
+    /// fails and icmp_reply sends nothing, without a MIB counter; ours counts it.
+    icmp_reply_options_unechoable,
     /// ICMP errors sent.
     icmp_errors_sent,
     /// ICMP errors not sent because of icmp_msgs_per_sec/icmp_msgs_burst (ICMP_MIB_RATELIMITGLOBAL).

@@ -198,6 +198,7 @@ impl Ipv4Layer {
         };
         // ip_options_echo: the request's options come back, our address recorded again.
         let Some(options) = self.echo_options(inbound.header, ingress, src) else {
+            self.counters.icmp_reply_options_unechoable += 1;
             return;
         };
         let Ok(route) = route_output(&self.iface, &self.pmtu, now, inbound.src, None, false) else {
