@@ -8,9 +8,9 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 use std::collections::BTreeMap;
 
-use super::arp_cache::SKB_OVERHEAD;
 use super::counters::Ipv4Counters;
 use super::options::CompiledOptions;
+use super::skb;
 use crate::socket::RxMeta;
 use crate::time::Instant;
 use crate::wire::ipv4::{flags, Packet};
@@ -72,6 +72,8 @@ struct FragmentQueue {
 pub(super) struct Reassembled {
     pub datagram: Vec<u8>,
     pub arrival: Arrival,
+    /// The sum of the fragments' truesize.
+    pub truesize: usize,
 }
 
 /// A queue that timed out: its first fragment, if it had arrived, is what ip_expire quotes in
@@ -205,12 +207,14 @@ impl Reassembly {
             }
         }
         let payload = &packet.payload()[..end - offset];
-        let cost = payload.len() + header_len + SKB_OVERHEAD;
+        let fragment_size = payload.len() + header_len;
+        // inet_frag_queue charges each fragment's skb->truesize to the queue and to
+        // ipfrag_high_thresh; the reassembled skb's truesize is their sum.
+        let cost = skb::truesize(fragment_size);
         queue.memory += cost;
         self.memory += cost;
         queue.meat += payload.len();
         queue.pieces.push((offset, payload.to_vec()));
-        let fragment_size = payload.len() + header_len;
         queue.max_size = queue.max_size.max(fragment_size);
         if packet.dont_fragment() {
             queue.max_df_size = queue.max_df_size.max(fragment_size);
@@ -295,6 +299,10 @@ impl FragmentQueue {
         packet.set_flags_and_offset(word);
         packet.fill_checksum();
         counters.reasm_ok += 1;
-        Some(Reassembled { datagram, arrival })
+        Some(Reassembled {
+            datagram,
+            arrival,
+            truesize: self.memory,
+        })
     }
 }

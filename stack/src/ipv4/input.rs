@@ -186,9 +186,17 @@ impl Ipv4Layer {
                 options: whole.arrival.options,
                 ..ingress
             };
-            return self.deliver_local(now, &whole.datagram, ingress, destination, upper);
+            return self.deliver_local(
+                now,
+                &whole.datagram,
+                whole.truesize,
+                ingress,
+                destination,
+                upper,
+            );
         }
-        self.deliver_local(now, datagram, ingress, destination, upper)
+        let truesize = super::skb::truesize(datagram.len());
+        self.deliver_local(now, datagram, truesize, ingress, destination, upper)
     }
 
     /// ip_expire for every reassembly queue past ipfrag_time: when its first fragment had
@@ -314,6 +322,7 @@ impl Ipv4Layer {
         &mut self,
         now: Instant,
         datagram: &[u8],
+        truesize: usize,
         ingress: Ingress,
         destination: Destination,
         upper: &mut dyn Transports,
@@ -330,6 +339,7 @@ impl Ipv4Layer {
             header: packet.header(),
             payload: packet.payload(),
             ifindex: ingress.ifindex,
+            truesize,
             link_broadcast: ingress.link_broadcast,
             ip_broadcast: destination == Destination::Broadcast,
             meta: ingress.meta,

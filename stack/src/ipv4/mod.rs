@@ -45,6 +45,9 @@ pub struct InboundDatagram<'a> {
     pub payload: &'a [u8],
     /// Interface it arrived on (loopback: 1).
     pub ifindex: u32,
+    /// skb->truesize: the memory the datagram charges to a receive buffer (`skb::truesize`,
+    /// summed over the fragments of a reassembled datagram, as ip_frag_reasm sums them).
+    pub truesize: usize,
     /// Link-layer broadcast/multicast destination (sk_buff pkt_type), for UDP's rules.
     pub link_broadcast: bool,
     /// Destination is a broadcast address of ours (255.255.255.255 or the subnet broadcast).
@@ -119,6 +122,7 @@ mod neighbour;
 pub mod options;
 mod output;
 pub mod route;
+pub mod skb;
 #[cfg(test)]
 mod tests;
 

@@ -13,7 +13,7 @@ use crate::wire::udp::{Flavor, ParseError, Repr};
 
 use super::layer::UdpLayer;
 use super::ports::PortBinding;
-use super::socket::{truesize, QueuedDatagram, UdpSocket};
+use super::socket::{QueuedDatagram, UdpSocket};
 use crate::random::scale;
 
 /// The 4-tuple a lookup matches, from the receiver's point of view.
@@ -58,7 +58,6 @@ impl UdpLayer {
             remote: SocketAddrV4::new(datagram.src, repr.source_port),
             local: SocketAddrV4::new(datagram.dst, repr.destination_port),
         };
-        let ip_header_len = datagram.header.len().max(20);
         if datagram.ip_broadcast || datagram.dst.is_multicast() {
             // Every matching socket gets a copy; nobody wanting it is not an error.
             let receivers = self.broadcast_receivers(flavor, &tuple);
@@ -66,13 +65,13 @@ impl UdpLayer {
                 self.counters.ignored_broadcast += 1;
             }
             for id in receivers {
-                self.enqueue(id, datagram, &tuple, &repr, ip_header_len);
+                self.enqueue(id, datagram, &tuple, &repr);
             }
             return Delivery::Consumed;
         }
         match self.lookup(flavor, &tuple) {
             Some(id) => {
-                self.enqueue(id, datagram, &tuple, &repr, ip_header_len);
+                self.enqueue(id, datagram, &tuple, &repr);
                 Delivery::Consumed
             }
             None => {
@@ -91,7 +90,6 @@ impl UdpLayer {
         datagram: &InboundDatagram<'_>,
         tuple: &FourTuple,
         repr: &Repr<'_>,
-        ip_header_len: usize,
     ) {
         let payload = repr.payload;
         let (interface_address, interface_index) = (self.interface_address, self.interface_index);
@@ -108,7 +106,7 @@ impl UdpLayer {
                 return;
             }
         }
-        let size = truesize(ip_header_len, payload.len());
+        let size = datagram.truesize;
         let buffer = socket.options.receive_buffer.max(0) as usize;
         if socket.receive_memory + size > buffer
             && (buffer > (i32::MAX >> 1) as usize || socket.receive_memory != 0)

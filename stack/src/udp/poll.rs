@@ -54,10 +54,9 @@ pub(super) fn poll_bits(socket: &UdpSocket) -> u32 {
 /// charged. (The kernel also charges datagrams waiting for ARP resolution or the device
 /// queue until they are freed; the network layer does not report those.)
 fn send_memory(socket: &UdpSocket) -> usize {
-    socket
-        .cork
-        .as_ref()
-        .map_or(0, |cork| super::socket::truesize(20, cork.data.len()))
+    socket.cork.as_ref().map_or(0, |cork| {
+        super::socket::corked_truesize(20, cork.data.len())
+    })
 }
 
 /// `wall_now` is CLOCK_REALTIME, which SIOCGSTAMP answers when the last read recorded no time.

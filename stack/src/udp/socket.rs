@@ -168,14 +168,12 @@ impl UdpSocket {
     }
 }
 
-/// The memory a datagram charges to a socket buffer (skb->truesize). The kernel's number
-/// depends on how the buffer was allocated; this model is calibrated on this machine's
-/// loopback path, where the skb is the one sendmsg allocated: a corked 2-byte datagram reads
-/// 832 in SIOCOUTQ, nine 10-byte datagrams fit in an 8192-byte SO_RCVBUF and a tenth does not,
-/// and a second 1000-byte datagram does not fit in 2304. Model: headers + payload + about 200
-/// bytes of reserved headroom (hh_len, MAX_HEADER, alignment slack), rounded to a cache line
-/// (SKB_DATA_ALIGN), plus struct skb_shared_info (320) and struct sk_buff (256).
-pub(crate) fn truesize(ip_header_len: usize, payload_len: usize) -> usize {
+/// The memory corked data charges to the send buffer (sk_wmem_alloc, as SIOCOUTQ reads it).
+/// Calibrated on this machine's loopback path: a corked 2-byte datagram reads 832. Model:
+/// headers + payload + about 200 bytes of reserved headroom (hh_len, MAX_HEADER, alignment
+/// slack), rounded to a cache line (SKB_DATA_ALIGN), plus struct skb_shared_info (320) and
+/// struct sk_buff (256). Received datagrams carry their own truesize (`ipv4::skb`).
+pub(crate) fn corked_truesize(ip_header_len: usize, payload_len: usize) -> usize {
     const HEADROOM: usize = 200;
     const SHARED_INFO: usize = 320;
     const SK_BUFF: usize = 256;

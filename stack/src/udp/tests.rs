@@ -232,6 +232,7 @@ impl Harness {
             header: &header,
             payload: segment,
             ifindex: 2,
+            truesize: crate::ipv4::skb::truesize(header.len() + segment.len()),
             link_broadcast: broadcast,
             ip_broadcast: broadcast,
             meta: RxMeta {
