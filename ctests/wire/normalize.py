@@ -14,7 +14,9 @@ options, ICMP with the quoted header, UDP, and a generic line for other protocol
 what legitimately differs between two runs (see ctests/README.md, "Wire mode"):
   - IP identification: a label per flow (src, dst, protocol) in order of first appearance,
     id#1, id#2, ...; fragments of one datagram and an ICMP error's quoted header get the label
-    of the datagram they belong to; 0 stays 0 (an id of 0 is a deliberate choice of a stack).
+    of the datagram they belong to; 0 stays 0 in a flow whose ids are all 0 (an id of 0 is a
+    deliberate choice of a stack: ip_select_ident_segs for unconnected DF datagrams), and is
+    labelled like any other id in a flow with a counter, which may pass through 0 by chance.
   - ports inside the ephemeral range: EPHEMERAL.
   - checksums: valid / BAD (the IP header checksum depends on the id). A UDP checksum the sender
     left to offload (CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum, as the
@@ -155,6 +157,8 @@ class Normaliser:
         self.port_high = port_high
         # (src, dst, proto) -> {raw id: label number}
         self.id_labels = {}
+        # flows (src, dst, proto) with at least one non-zero id (found in pass 1)
+        self.counting_flows = set()
         # (src, dst, proto, id) -> {offset: bytes, "total": length once the last fragment is seen}
         self.fragments = {}
         # ICMP echo identifiers and payloads -> label number, in order of first appearance.
@@ -166,12 +170,17 @@ class Normaliser:
         return "EPHEMERAL" if self.port_low <= p <= self.port_high else str(p)
 
     def ident(self, src, dst, proto, ident):
-        if ident == 0:
+        if ident == 0 and (src, dst, proto) not in self.counting_flows:
             return "0"
         flow = self.id_labels.setdefault((src, dst, proto), {})
         if ident not in flow:
             flow[ident] = len(flow) + 1
         return f"id#{flow[ident]}"
+
+    @staticmethod
+    def flow_key(ip):
+        """The (src, dst, proto) an IP header's id belongs to, as ident() keys it."""
+        return (ip[12:16], ip[16:20], ip[9])
 
     @staticmethod
     def label(table, key, prefix):
@@ -194,6 +203,8 @@ class Normaliser:
             if ip[0] >> 4 != 4 or ihl < 20 or len(ip) < ihl:
                 continue
             tlen, ident, frag = struct.unpack("!HHH", ip[2:8])
+            if ident != 0:
+                self.counting_flows.add(self.flow_key(ip))
             offset = (frag & 0x1FFF) * 8
             more = bool(frag & 0x2000)
             if offset == 0 and not more:
