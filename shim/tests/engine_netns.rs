@@ -7,8 +7,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const HOST: &str = "ipshim-scratch-c1-host";
-const PEER: &str = "ipshim-scratch-c1-peer";
+const HOST: &str = "ipshim-enginetest-host";
+const PEER: &str = "ipshim-enginetest-peer";
 
 fn ip(args: &[&str]) -> bool {
     Command::new("ip")
@@ -121,7 +121,7 @@ fn peer_ping_is_answered_and_idle_costs_nothing() {
         return;
     };
     enter(HOST);
-    let pcap = format!("/tmp/ipshim-c1-engine-{}.pcap", std::process::id());
+    let pcap = format!("/tmp/ipshim-enginetest-{}.pcap", std::process::id());
     // Set before the engine starts; no other thread reads the environment yet.
     std::env::set_var("IPSHIM_IFACE", "eth0");
     std::env::set_var("IPSHIM_ADDR", "198.18.0.2/24");
