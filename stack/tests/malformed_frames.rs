@@ -10,22 +10,17 @@
 //! run: `IPSHIM_FUZZ_ITERATIONS=2000000 cargo test --release -p ipshim-stack --test
 //! malformed_frames` (and `IPSHIM_FUZZ_SEED=n` to vary the seed).
 
+mod common;
+use common::{host_stack, udp_segment, OURS, OUR_MAC, PEER, PEER_MAC};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use stack::counters::CounterSet;
 use stack::sockaddr::encode_in;
 use stack::socket::msg_flags::{MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
 use stack::wire::checksum;
-use stack::{
-    Credentials, Instant, InterfaceConfig, RecvArgs, RxMeta, SendArgs, SocketId, Stack,
-    StackConfig, Sysctls, WallTime,
-};
+use stack::{Credentials, Instant, RecvArgs, RxMeta, SendArgs, SocketId, Stack, WallTime};
 
-const OUR_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
-const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const BROADCAST_MAC: [u8; 6] = [0xff; 6];
-const OURS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 2);
 /// Ports our sockets bind to, so random traffic often finds a socket.
 const PORTS: [u16; 4] = [5000, 5001, 5002, 7];
@@ -65,22 +60,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn new_stack(seed: u64) -> Stack {
-    Stack::new(StackConfig {
-        interface: InterfaceConfig {
-            name: "eth0".into(),
-            ifindex: 2,
-            mac: OUR_MAC,
-            mtu: 1500,
-            addr: OURS,
-            prefix_len: 24,
-            gateway: Some(PEER),
-        },
-        sysctls: Sysctls::default(),
-        random_seed: seed,
-    })
 }
 
 // ----- frame builders ----------------------------------------------------------------------
@@ -161,20 +140,6 @@ fn ipv4_packet(fields: &Ipv4Fields, payload: &[u8]) -> Vec<u8> {
     packet[10..12].copy_from_slice(&sum.to_be_bytes());
     packet.extend_from_slice(payload);
     packet
-}
-
-fn udp_segment(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
-    let len = 8 + payload.len();
-    let mut segment = Vec::new();
-    segment.extend_from_slice(&src.port().to_be_bytes());
-    segment.extend_from_slice(&dst.port().to_be_bytes());
-    segment.extend_from_slice(&(len as u16).to_be_bytes());
-    segment.extend_from_slice(&[0, 0]);
-    segment.extend_from_slice(payload);
-    let acc = checksum::pseudo_header(*src.ip(), *dst.ip(), 17, len as u32);
-    let sum = !checksum::fold(checksum::accumulate(acc, &segment));
-    segment[6..8].copy_from_slice(&(if sum == 0 { 0xffff } else { sum }).to_be_bytes());
-    segment
 }
 
 fn destination_address(rng: &mut Rng) -> Ipv4Addr {
@@ -716,7 +681,7 @@ fn malformed_and_mutated_frames_are_counted_and_dropped() {
     let seed = env_u64("IPSHIM_FUZZ_SEED", 0x1badc0de);
     let mut world = World {
         rng: Rng(seed | 1),
-        stack: new_stack(seed),
+        stack: host_stack(seed),
         now: Instant::ZERO,
         sockets: Vec::new(),
         frames_in: 0,
@@ -750,7 +715,7 @@ fn malformed_and_mutated_frames_are_counted_and_dropped() {
 /// sends nothing. The kernel counts nothing either; the stack must.
 #[test]
 fn echo_request_whose_record_route_cannot_be_echoed_is_counted() {
-    let mut stack = new_stack(1);
+    let mut stack = host_stack(1);
     let mut message = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1, 1, 2, 3, 4];
     let sum = checksum::checksum(&message);
     message[2..4].copy_from_slice(&sum.to_be_bytes());

@@ -2,37 +2,15 @@
 //! socket calls in between ("the peer sends …, we answer …"). Values follow the kernel (see
 //! the udp/ modules for the functions copied).
 
+mod common;
+use common::{host_stack, udp_segment, OURS, OUR_MAC, PEER, PEER_MAC};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use stack::cmsg::ControlMessages;
 use stack::sockaddr::encode_in;
 use stack::socket::msg_flags::MSG_DONTWAIT;
 use stack::wire::checksum;
-use stack::{
-    Credentials, Errno, Instant, InterfaceConfig, RecvArgs, RxMeta, SendArgs, SocketId, Stack,
-    StackConfig, Sysctls,
-};
-
-const OUR_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
-const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
-const OURS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-
-fn stack() -> Stack {
-    Stack::new(StackConfig {
-        interface: InterfaceConfig {
-            name: "eth0".into(),
-            ifindex: 2,
-            mac: OUR_MAC,
-            mtu: 1500,
-            addr: OURS,
-            prefix_len: 24,
-            gateway: Some(PEER),
-        },
-        sysctls: Sysctls::default(),
-        random_seed: 42,
-    })
-}
+use stack::{Credentials, Errno, Instant, RecvArgs, RxMeta, SendArgs, SocketId, Stack};
 
 fn sin(addr: Ipv4Addr, port: u16) -> Vec<u8> {
     encode_in(SocketAddrV4::new(addr, port)).to_vec()
@@ -59,20 +37,6 @@ fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, ttl: u8, payload_len:
     let sum = checksum::checksum(&header);
     header[10..12].copy_from_slice(&sum.to_be_bytes());
     header
-}
-
-fn udp_segment(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
-    let len = 8 + payload.len();
-    let mut segment = Vec::new();
-    segment.extend_from_slice(&src.port().to_be_bytes());
-    segment.extend_from_slice(&dst.port().to_be_bytes());
-    segment.extend_from_slice(&(len as u16).to_be_bytes());
-    segment.extend_from_slice(&[0, 0]);
-    segment.extend_from_slice(payload);
-    let acc = checksum::pseudo_header(*src.ip(), *dst.ip(), 17, len as u32);
-    let sum = !checksum::fold(checksum::accumulate(acc, &segment));
-    segment[6..8].copy_from_slice(&(if sum == 0 { 0xffff } else { sum }).to_be_bytes());
-    segment
 }
 
 fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
@@ -154,7 +118,7 @@ fn send(stack: &mut Stack, id: SocketId, data: &[u8], dest: Option<&[u8]>) -> Re
 
 #[test]
 fn peer_datagram_is_received_with_its_metadata() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let id = stack.socket(2, 0, Credentials::default()).unwrap();
     stack.bind(id, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
     stack
@@ -183,7 +147,7 @@ fn peer_datagram_is_received_with_its_metadata() {
 
 #[test]
 fn sent_datagram_leaves_after_arp_with_kernel_headers() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let id = stack.socket(2, 17, Credentials::default()).unwrap();
     assert_eq!(send(&mut stack, id, b"pong", Some(&sin(PEER, 7))), Ok(4));
     let frames = transmitted(&mut stack, Instant::ZERO);
@@ -205,7 +169,7 @@ fn sent_datagram_leaves_after_arp_with_kernel_headers() {
 
 #[test]
 fn closed_port_draws_port_unreachable() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     stack.handle_frame(
         Instant::ZERO,
         &udp_frame(
@@ -224,7 +188,7 @@ fn closed_port_draws_port_unreachable() {
 
 #[test]
 fn loopback_between_two_sockets() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let server = stack.socket(2, 0, Credentials::default()).unwrap();
     stack.bind(server, &sin(Ipv4Addr::LOCALHOST, 6000)).unwrap();
     stack
@@ -255,7 +219,7 @@ fn loopback_between_two_sockets() {
 
 #[test]
 fn own_address_reports_the_interface_in_pktinfo() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let server = stack.socket(2, 0, Credentials::default()).unwrap();
     stack
         .bind(server, &sin(Ipv4Addr::UNSPECIFIED, 6001))
@@ -278,7 +242,7 @@ fn own_address_reports_the_interface_in_pktinfo() {
 
 #[test]
 fn connected_socket_learns_port_unreachable() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let id = stack.socket(2, 0, Credentials::default()).unwrap();
     stack.connect(Instant::ZERO, id, &sin(PEER, 1)).unwrap();
     send(&mut stack, id, b"x", None).unwrap();
@@ -299,7 +263,7 @@ fn connected_socket_learns_port_unreachable() {
 
 #[test]
 fn broadcast_send_needs_so_broadcast_and_uses_the_broadcast_mac() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let id = stack.socket(2, 0, Credentials::default()).unwrap();
     assert_eq!(
         send(&mut stack, id, b"x", Some(&sin(Ipv4Addr::BROADCAST, 9))),
@@ -323,7 +287,7 @@ fn broadcast_send_needs_so_broadcast_and_uses_the_broadcast_mac() {
 
 #[test]
 fn udplite_has_its_own_port_space() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let lite_server = stack.socket(2, 136, Credentials::default()).unwrap();
     let udp_server = stack.socket(2, 17, Credentials::default()).unwrap();
     // Same port, different protocol tables: no EADDRINUSE.
@@ -361,7 +325,7 @@ fn udplite_has_its_own_port_space() {
 
 #[test]
 fn datagram_above_the_mtu_leaves_in_fragments() {
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let id = stack.socket(2, 0, Credentials::default()).unwrap();
     assert_eq!(
         send(&mut stack, id, &vec![7u8; 3000], Some(&sin(PEER, 9))),
@@ -384,7 +348,7 @@ fn udplite_partial_coverage_and_receiver_minimum() {
         (Some(8), vec![16, 4]),
         (Some(20), vec![4]),
     ] {
-        let mut stack = stack();
+        let mut stack = host_stack(42);
         let server = stack.socket(2, 136, Credentials::default()).unwrap();
         stack.bind(server, &sin(Ipv4Addr::LOCALHOST, 7100)).unwrap();
         if let Some(minimum) = minimum {
@@ -425,7 +389,7 @@ fn udplite_partial_coverage_and_receiver_minimum() {
 fn udp_cork_cleared_delivers_over_loopback_at_once() {
     const SOL_UDP: i32 = 17;
     const UDP_CORK: i32 = 1;
-    let mut stack = stack();
+    let mut stack = host_stack(42);
     let now = Instant::from_millis(5);
     let receiver = stack.socket(2, 0, Credentials::default()).unwrap();
     stack
