@@ -1,0 +1,24 @@
+//! Why segments were dropped or answered with a reset, named for a person debugging a tool
+//! (the TCP lines of /proc/net/snmp and netstat -s).
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpCounters {
+    pub segments_received: u64,
+    /// Shorter than a header, or a data offset outside the segment (TCP_MIB_INERRS).
+    pub malformed: u64,
+    /// TCP_MIB_CSUMERRORS.
+    pub bad_checksum: u64,
+    /// Sent to a broadcast or multicast address (tcp_v4_rcv drops PACKET_OTHERHOST and
+    /// non-host packets).
+    pub not_unicast: u64,
+    /// Answered with a reset because no socket wanted them (TCP_MIB_OUTRSTS from
+    /// tcp_v4_send_reset).
+    pub resets_sent: u64,
+    /// SYNs or final ACKs dropped because an accept queue was full (LISTENOVERFLOWS).
+    pub listen_overflows: u64,
+    /// Active and passive opens (TCP_MIB_ACTIVEOPENS / PASSIVEOPENS).
+    pub active_opens: u64,
+    pub passive_opens: u64,
+    /// Segments the network layer refused to send.
+    pub output_errors: u64,
+}

@@ -1,0 +1,650 @@
+//! Receiving a segment on a connection: tcp_rcv_synsent_state_process for SYN_SENT, and for
+//! the synchronized states tcp_validate_incoming (PAWS, sequence check, RST and SYN rules of
+//! RFC 9293 3.10.7.4 hardened by RFC 5961), tcp_ack (window update, SACK, RTT, congestion,
+//! FIN acknowledged) and tcp_data_queue / tcp_fin.
+
+use core::time::Duration;
+
+use super::congestion::{Phase, DUPLICATE_THRESHOLD};
+use super::options::negotiate;
+use super::rate::RateSample;
+use super::seq::Seq;
+use super::state::State;
+use super::tcb::{Connection, OutSegment};
+use super::timers::Timer;
+use crate::errno::Errno;
+use crate::time::Instant;
+use crate::wire::tcp::{flags, Repr};
+
+/// TCP_MAX_QUICKACKS: a new connection ACKs its first segments at once.
+pub const MAX_QUICK_ACKS: u32 = 16;
+/// net.ipv4.tcp_invalid_ratelimit: at most one challenge ACK per 500 ms per connection.
+const CHALLENGE_ACK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What the layer must do once the connection has seen a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    Nothing,
+    /// The handshake completed (SYN_SENT or SYN_RECV → ESTABLISHED).
+    Established,
+    /// Answer this segment with a reset built from it (tcp_v4_send_reset), as for a closed
+    /// port: an unacceptable ACK in SYN_SENT or SYN_RECV, or data after close.
+    ResetReply,
+    /// The connection entered TIME_WAIT.
+    TimeWait,
+    /// The connection is over (reset, last ACK of LAST_ACK).
+    Closed,
+}
+
+impl Connection {
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        segment: &Repr<'_>,
+        out: &mut Vec<OutSegment>,
+    ) -> Reaction {
+        self.stats.segments_in += 1;
+        let reaction = match self.state {
+            State::SynSent => self.synsent_input(now, segment, out),
+            State::Closed | State::Listen | State::TimeWait => Reaction::Nothing,
+            _ => self.synchronized_input(now, segment, out),
+        };
+        if matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        ) {
+            self.transmit(now, false, out);
+        }
+        reaction
+    }
+
+    /// tcp_rcv_synsent_state_process.
+    fn synsent_input(
+        &mut self,
+        now: Instant,
+        segment: &Repr<'_>,
+        out: &mut Vec<OutSegment>,
+    ) -> Reaction {
+        let ack = Seq(segment.ack);
+        let has_ack = segment.has(flags::ACK);
+        if has_ack && (ack.le(self.iss) || ack.gt(self.snd_nxt)) {
+            // "reset_and_undo": an ACK for something we never sent gets a reset, unless it
+            // is itself a reset.
+            return if segment.has(flags::RST) {
+                Reaction::Nothing
+            } else {
+                Reaction::ResetReply
+            };
+        }
+        if segment.has(flags::RST) {
+            if has_ack {
+                // tcp_reset in SYN_SENT: connection refused.
+                self.report_error(Errno::ECONNREFUSED);
+                self.finish();
+                return Reaction::Closed;
+            }
+            return Reaction::Nothing;
+        }
+        if !segment.has(flags::SYN) {
+            return Reaction::Nothing;
+        }
+        let negotiated = negotiate(&self.syn_options, &segment.options);
+        self.irs = Seq(segment.seq);
+        self.rcv_nxt = self.irs.add(1);
+        let initial_window = self.rcv_adv.since(Seq(0));
+        self.rcv_wup = self.rcv_nxt;
+        self.rcv_adv = self.rcv_nxt.add(initial_window);
+        self.rcv_ssthresh = initial_window;
+        self.apply_negotiated(negotiated);
+        if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
+            self.ts_recent = value;
+        }
+        self.snd_wnd = u32::from(segment.window);
+        self.snd_wl1 = Seq(segment.seq);
+        self.max_window = 0;
+        self.note_peer_window(self.snd_wnd);
+        if !has_ack {
+            // Simultaneous open (RFC 9293 3.5 figure 8): SYN_RECV, and the SYN is sent again
+            // with an ACK.
+            self.state = State::SynReceived;
+            self.send_syn(now, out);
+            return Reaction::Nothing;
+        }
+        self.acknowledge_handshake(now, ack, segment);
+        self.state = State::Established;
+        self.init_receive_space();
+        self.quick_acks = MAX_QUICK_ACKS;
+        self.wakeups.other += 1;
+        self.wakeups.writable += 1;
+        self.arm_keepalive(now);
+        if !segment.payload.is_empty() || segment.has(flags::FIN) {
+            self.queue_data(now, segment, out);
+        }
+        // tcp_rcv_synsent_state_process answers the SYN-ACK at once.
+        self.send_ack(now, out);
+        Reaction::Established
+    }
+
+    /// The ACK of our SYN: SND.UNA moves, the SYN's RTT is sampled, the timer stops.
+    fn acknowledge_handshake(&mut self, now: Instant, ack: Seq, segment: &Repr<'_>) {
+        self.snd_una = ack;
+        self.snd_wl2 = ack;
+        self.send_queue.acknowledge(ack);
+        let mut sample = RateSample::default();
+        self.take_rtt_sample(now, ack, segment, &mut sample);
+        self.rate.generate(now, &sample, self.rtt.min);
+        self.timeouts = 0;
+        self.retransmit_since = None;
+        self.rtt.backoff = 0;
+        self.timers.clear(Timer::Retransmit);
+        self.last_received = now;
+    }
+
+    /// tcp_clean_rtx_queue's sample from the newly acknowledged segments, else the
+    /// timestamp echo (tcp_ack_update_rtt).
+    fn take_rtt_sample(
+        &mut self,
+        now: Instant,
+        ack: Seq,
+        segment: &Repr<'_>,
+        sample: &mut RateSample,
+    ) {
+        match self.sent.acknowledge(ack, now, &mut self.rate, sample) {
+            Some(rtt) => self.rtt.sample(rtt),
+            None => {
+                if let Some((_, echo)) = segment.options.timestamps.filter(|_| self.timestamps) {
+                    self.sample_from_echo(now, echo);
+                }
+            }
+        }
+    }
+
+    fn sample_from_echo(&mut self, now: Instant, echo: u32) {
+        if echo == 0 {
+            return;
+        }
+        let elapsed = self.timestamp_now(now).wrapping_sub(echo);
+        if elapsed < 0x8000_0000 {
+            self.rtt
+                .sample(Duration::from_millis(u64::from(elapsed.max(1))));
+        }
+    }
+
+    /// tcp_send_challenge_ack, and the out-of-window ACKs tcp_oow_rate_limited allows: at
+    /// most one per tcp_invalid_ratelimit (500 ms) per connection.
+    fn challenge_ack(&mut self, now: Instant, out: &mut Vec<OutSegment>) {
+        if self
+            .last_challenge_ack
+            .is_some_and(|last| now.saturating_since(last) < CHALLENGE_ACK_INTERVAL)
+        {
+            return;
+        }
+        self.last_challenge_ack = Some(now);
+        self.send_ack(now, out);
+    }
+
+    /// tcp_reset: the error the application sees depends on the state.
+    fn reset_by_peer(&mut self) {
+        let errno = match self.state {
+            State::SynSent => Errno::ECONNREFUSED,
+            State::CloseWait => Errno::EPIPE,
+            _ => Errno::ECONNRESET,
+        };
+        self.report_error(errno);
+        self.finish();
+    }
+
+    fn synchronized_input(
+        &mut self,
+        now: Instant,
+        segment: &Repr<'_>,
+        out: &mut Vec<OutSegment>,
+    ) -> Reaction {
+        let seq = Seq(segment.seq);
+        let end_seq = seq.add(segment.sequence_len());
+        let rst = segment.has(flags::RST);
+        if !segment.has(flags::ACK) && !rst && !segment.has(flags::SYN) {
+            return Reaction::Nothing;
+        }
+        // PAWS (RFC 7323 5.3): an older timestamp than the last one accepted is a duplicate
+        // from an earlier incarnation of the sequence space.
+        if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
+            if (value.wrapping_sub(self.ts_recent) as i32) < 0 && !rst {
+                self.send_ack(now, out);
+                return Reaction::Nothing;
+            }
+        }
+        // tcp_sequence: some part of the segment must be inside the window.
+        let window_end = self.rcv_nxt.add(self.receive_window());
+        let acceptable = !end_seq.lt(self.rcv_wup)
+            && !seq.gt(window_end)
+            && (!end_seq.gt(window_end) || self.receive.ready.is_empty());
+        // tcp_reset_check: once the peer's FIN was taken (CLOSE_WAIT, LAST_ACK, CLOSING) a
+        // reset at RCV.NXT − 1 is accepted too.
+        let reset_check = seq == self.rcv_nxt.sub(1)
+            && matches!(
+                self.state,
+                State::CloseWait | State::LastAck | State::Closing
+            );
+        if !acceptable {
+            if rst {
+                if reset_check {
+                    self.reset_by_peer();
+                    return Reaction::Closed;
+                }
+            } else if segment.has(flags::SYN) {
+                self.challenge_ack(now, out);
+            } else if !segment.payload.is_empty() {
+                // tcp_send_dupack; data segments are never rate limited (tcp_oow_rate_limited).
+                self.send_ack(now, out);
+            } else {
+                self.challenge_ack(now, out);
+            }
+            return Reaction::Nothing;
+        }
+        if rst {
+            // RFC 5961 3.2: only an exact match resets; anything else in the window gets a
+            // challenge ACK.
+            if seq == self.rcv_nxt || reset_check {
+                self.reset_by_peer();
+                return Reaction::Closed;
+            }
+            self.challenge_ack(now, out);
+            return Reaction::Nothing;
+        }
+        let mut segment_start = seq;
+        if segment.has(flags::SYN) {
+            // A retransmitted SYN-ACK during simultaneous open is let through.
+            let simultaneous_retransmit = self.state == State::SynReceived
+                && segment.has(flags::ACK)
+                && seq.add(1) == self.rcv_nxt
+                && Seq(segment.ack) == self.snd_nxt;
+            if !simultaneous_retransmit {
+                // RFC 5961 4.2: a SYN in a synchronized state gets a challenge ACK.
+                self.challenge_ack(now, out);
+                return Reaction::Nothing;
+            }
+            segment_start = seq.add(1);
+        }
+        self.last_received = now;
+        self.probes = 0;
+        // tcp_replace_ts_recent: only segments at or before the last window update move it.
+        if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
+            if seq.le(self.rcv_wup) {
+                self.ts_recent = value;
+            }
+        }
+        let mut reaction = Reaction::Nothing;
+        let ack = Seq(segment.ack);
+        if self.state == State::SynReceived {
+            if !(ack.gt(self.snd_una) && ack.le(self.snd_nxt)) {
+                return Reaction::ResetReply;
+            }
+            self.acknowledge_handshake(now, ack, segment);
+            self.state = State::Established;
+            self.init_receive_space();
+            self.snd_wnd = u32::from(segment.window) << self.snd_wscale;
+            self.snd_wl1 = seq;
+            self.note_peer_window(self.snd_wnd);
+            self.quick_acks = MAX_QUICK_ACKS;
+            self.wakeups.other += 1;
+            self.wakeups.writable += 1;
+            self.arm_keepalive(now);
+            reaction = Reaction::Established;
+        } else {
+            match self.process_ack(now, segment, out) {
+                AckOutcome::Accepted => {}
+                AckOutcome::Discard => return Reaction::Nothing,
+                AckOutcome::Finished(finished) => return finished,
+            }
+        }
+        // Sixth step: the URG bit (tcp_urg), before the data.
+        if self.state.receives_data() {
+            self.receive_urgent(segment);
+        }
+        // Data and FIN (RFC 9293 3.10.7.4, seventh and eighth steps).
+        let carries_data = !segment.payload.is_empty() || segment.has(flags::FIN);
+        if carries_data {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    let new_data = end_seq
+                        .sub(u32::from(segment.has(flags::FIN)))
+                        .gt(self.rcv_nxt)
+                        && !segment.payload.is_empty();
+                    if self.read_shut && self.state != State::Established && new_data {
+                        // tcp_rcv_state_process, FIN_WAIT1/2 with RCV_SHUTDOWN (closed, or
+                        // shut down for reading): new data aborts the connection
+                        // (LINUX_MIB_TCPABORTONDATA) with a reset.
+                        self.reset_by_peer();
+                        return Reaction::ResetReply;
+                    }
+                    if let Some(entered) = self.queue_data_from(now, segment, segment_start, out) {
+                        if entered != Reaction::Nothing {
+                            reaction = entered;
+                        }
+                    }
+                }
+                // After the peer's FIN only retransmissions can come; tcp_data_queue answers
+                // them with an immediate ACK.
+                State::CloseWait | State::Closing | State::LastAck if seq.lt(self.rcv_nxt) => {
+                    self.send_ack(now, out);
+                }
+                _ => {}
+            }
+        }
+        reaction
+    }
+
+    /// tcp_ack. Returns whether the rest of the segment is processed.
+    fn process_ack(
+        &mut self,
+        now: Instant,
+        segment: &Repr<'_>,
+        out: &mut Vec<OutSegment>,
+    ) -> AckOutcome {
+        let ack = Seq(segment.ack);
+        let seq = Seq(segment.seq);
+        if ack.gt(self.snd_nxt) {
+            // An ACK for data not sent: dropped; outside ESTABLISHED a challenge ACK
+            // answers it (tcp_rcv_state_process).
+            if self.state != State::Established {
+                self.challenge_ack(now, out);
+            }
+            return AckOutcome::Discard;
+        }
+        if ack.lt(self.snd_una) {
+            // RFC 5961 5.2: older than the window the peer could have seen.
+            if ack.lt(self.snd_una.sub(self.max_window)) {
+                self.challenge_ack(now, out);
+                return AckOutcome::Discard;
+            }
+            return AckOutcome::Accepted;
+        }
+        let window = u32::from(segment.window) << self.snd_wscale;
+        let window_changed = window != self.snd_wnd;
+        // tcp_may_update_window
+        if ack.gt(self.snd_una)
+            || seq.gt(self.snd_wl1)
+            || (seq == self.snd_wl1 && (window > self.snd_wnd || window == 0))
+        {
+            let opened = window > self.snd_wnd;
+            self.snd_wnd = window;
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            self.note_peer_window(window);
+            if opened && self.snd_wnd > 0 {
+                self.timers.clear(Timer::Persist);
+                self.probes = 0;
+            }
+        }
+        let mut sample = RateSample::default();
+        if self.sack {
+            for block in segment.options.sacks() {
+                let valid = self.congestion.scoreboard.add(
+                    Seq(block.left),
+                    Seq(block.right),
+                    self.snd_una.max(ack),
+                    self.snd_nxt,
+                );
+                if valid {
+                    self.sent.mark_sacked(
+                        Seq(block.left),
+                        Seq(block.right),
+                        &mut self.rate,
+                        &mut sample,
+                    );
+                }
+            }
+        }
+        let acked = ack.since(self.snd_una);
+        let mss = self.mss.max(1);
+        let flight_before = self.in_flight();
+        if acked > 0 {
+            self.stats.last_ack_received = now;
+            let data_acked = ack.min(self.send_queue.end()).since(self.send_queue.start);
+            self.send_queue.acknowledge(ack);
+            self.snd_una = ack;
+            self.stats.bytes_acked += u64::from(data_acked);
+            self.take_rtt_sample(now, ack, segment, &mut sample);
+            self.timeouts = 0;
+            self.retransmit_since = None;
+            self.rtt.backoff = 0;
+            self.congestion.scoreboard.acknowledge(self.snd_una);
+            self.after_cumulative_ack(now, acked, mss, flight_before);
+            if self.snd_una == self.snd_nxt {
+                // tcp_clean_rtx_queue: "if (!skb) tcp_chrono_stop(sk, TCP_CHRONO_BUSY)".
+                let queues_empty = self.send_queue.end() == self.snd_nxt;
+                self.chrono
+                    .stop(now, super::chrono::ChronoKind::Busy, queues_empty);
+                self.timers.clear(Timer::Retransmit);
+            } else {
+                self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            }
+            if data_acked > 0 {
+                self.wakeups.writable += 1;
+            }
+            if let Some(finished) = self.after_fin_acked(now) {
+                return AckOutcome::Finished(finished);
+            }
+        } else if segment.payload.is_empty()
+            && !segment.has(flags::FIN)
+            && !window_changed
+            && self.in_flight() > 0
+        {
+            // RFC 5681 2: a duplicate ACK.
+            self.congestion.duplicate_acks += 1;
+            if !self.sack {
+                self.congestion.reno_sacked += mss;
+            }
+        }
+        // tcp_ack ends with tcp_rate_gen.
+        self.rate.generate(now, &sample, self.rtt.min);
+        self.maybe_enter_recovery(mss);
+        AckOutcome::Accepted
+    }
+
+    /// Congestion bookkeeping for an ACK that moved SND.UNA. The window grows only when it
+    /// was what limited sending (tcp_is_cwnd_limited: in slow start while the flight
+    /// reached half the window, afterwards while it filled the window).
+    fn after_cumulative_ack(&mut self, now: Instant, acked: u32, mss: u32, flight_before: u32) {
+        let min_rtt = self.rtt.min;
+        let congestion = &mut self.congestion;
+        let cwnd_limited = if congestion.in_slow_start() {
+            flight_before.saturating_mul(2) >= congestion.cwnd
+        } else {
+            flight_before + mss >= congestion.cwnd
+        };
+        match congestion.phase {
+            Phase::Recovery { until } => {
+                if self.snd_una.ge(until) {
+                    congestion.phase = Phase::Open;
+                    congestion.cwnd = congestion.ssthresh;
+                    congestion.duplicate_acks = 0;
+                    congestion.reno_sacked = 0;
+                } else if !self.sack {
+                    // NewReno partial ACK (RFC 6582 3.2 step 3): the next hole is lost too.
+                    congestion.retransmit_next = self.snd_una;
+                    congestion.lost_end = self.snd_una.add(mss);
+                    congestion.reno_sacked = congestion.reno_sacked.saturating_sub(acked);
+                }
+            }
+            Phase::Loss { until } => {
+                congestion.on_ack(acked, mss, now, min_rtt, cwnd_limited);
+                if self.snd_una.ge(until) {
+                    congestion.phase = Phase::Open;
+                    congestion.duplicate_acks = 0;
+                }
+            }
+            Phase::Open => {
+                congestion.duplicate_acks = 0;
+                congestion.reno_sacked = 0;
+                congestion.on_ack(acked, mss, now, min_rtt, cwnd_limited);
+            }
+        }
+    }
+
+    /// Fast retransmit: DupThresh duplicate ACKs, or that much data SACKed above the hole.
+    fn maybe_enter_recovery(&mut self, mss: u32) {
+        if self.congestion.phase != Phase::Open || self.in_flight() == 0 {
+            return;
+        }
+        let sacked = self
+            .congestion
+            .sacked(self.snd_una, self.snd_nxt, self.sack);
+        if self.congestion.duplicate_acks >= DUPLICATE_THRESHOLD
+            || sacked >= DUPLICATE_THRESHOLD * mss
+        {
+            self.congestion
+                .enter_recovery(self.snd_una, self.snd_nxt, mss);
+        }
+    }
+
+    /// FIN_WAIT1 → FIN_WAIT2, CLOSING → TIME_WAIT, LAST_ACK → CLOSED when our FIN is acked.
+    fn after_fin_acked(&mut self, now: Instant) -> Option<Reaction> {
+        if !self.fin_acked() {
+            return None;
+        }
+        match self.state {
+            State::FinWait1 => {
+                self.state = State::FinWait2;
+                self.timers.clear(Timer::Retransmit);
+                self.wakeups.other += 1;
+                if self.orphaned {
+                    // tcp_rcv_state_process: an orphan with TCP_LINGER2 < 0 is done at once
+                    // (tcp_done, nothing sent); otherwise it waits tcp_fin_time for the
+                    // peer's FIN.
+                    let fin_timeout = self.settings.tunables.fin_timeout;
+                    match self
+                        .settings
+                        .more
+                        .fin_wait2_timeout(fin_timeout, self.rtt.rto())
+                    {
+                        Some(wait) => self.timers.set(Timer::Keepalive, now + wait),
+                        None => {
+                            self.finish();
+                            return Some(Reaction::Closed);
+                        }
+                    }
+                }
+                None
+            }
+            State::Closing => Some(Reaction::TimeWait),
+            State::LastAck => {
+                self.finish();
+                Some(Reaction::Closed)
+            }
+            _ => None,
+        }
+    }
+
+    /// Payload and FIN of a segment whose sequence space starts at `start` (past a SYN).
+    fn queue_data_from(
+        &mut self,
+        now: Instant,
+        segment: &Repr<'_>,
+        start: Seq,
+        out: &mut Vec<OutSegment>,
+    ) -> Option<Reaction> {
+        let fin = segment.has(flags::FIN);
+        let payload = segment.payload;
+        let ahead = start.distance(self.rcv_nxt);
+        let end = start.add(payload.len() as u32);
+        if !payload.is_empty() && self.receive_window() == 0 && ahead >= 0 {
+            // tcp_data_queue: nothing fits in a zero window; ACK so the peer probes again.
+            self.send_ack(now, out);
+            return None;
+        }
+        let reaches_new = end.gt(self.rcv_nxt) || (fin && end == self.rcv_nxt);
+        if !reaches_new {
+            // Entirely old: a retransmission; ACK at once (quick-ACK mode).
+            self.send_ack(now, out);
+            return None;
+        }
+        // Never keep more than the window offered.
+        let room = self.rcv_adv.distance(start);
+        let (payload, fin) = if room < payload.len() as i32 {
+            (&payload[..room.max(0) as usize], false)
+        } else {
+            (payload, fin)
+        };
+        let had_out_of_order = self.receive.has_out_of_order();
+        let inserted = self.receive.insert(i64::from(ahead), payload, fin);
+        if inserted.advanced > 0 {
+            self.rcv_nxt = self.rcv_nxt.add(inserted.advanced as u32);
+            self.stats.bytes_received += inserted.advanced as u64;
+            self.stats.data_segments_in += 1;
+            self.stats.last_data_received = now;
+            self.wakeups.readable += 1;
+            // tcp_event_data_recv: tcp_measure_rcv_mss, then "if (skb->len >= 128)
+            // tcp_grow_window(sk, skb, true)".
+            let header = segment.header_len() as u32;
+            self.measure_rcv_mss(payload.len() as u32, header, segment.has(flags::PSH));
+            if payload.len() >= 128 {
+                self.grow_window();
+            }
+        }
+        if inserted.fin_reached && !self.done {
+            return Some(self.receive_fin(now, out));
+        }
+        let filled_hole = had_out_of_order && !self.receive.has_out_of_order();
+        let immediate = inserted.out_of_order || filled_hole;
+        if inserted.advanced > 0 || immediate {
+            self.schedule_ack(now, out, immediate);
+        }
+        None
+    }
+
+    fn queue_data(&mut self, now: Instant, segment: &Repr<'_>, out: &mut Vec<OutSegment>) {
+        let start = Seq(segment.seq).add(1);
+        let _ = self.queue_data_from(now, segment, start, out);
+    }
+
+    /// tcp_fin.
+    fn receive_fin(&mut self, now: Instant, out: &mut Vec<OutSegment>) -> Reaction {
+        self.rcv_nxt = self.rcv_nxt.add(1);
+        self.done = true;
+        self.read_shut = true;
+        self.wakeups.readable += 1;
+        self.wakeups.other += 1;
+        match self.state {
+            State::Established | State::SynReceived => {
+                self.state = State::CloseWait;
+                // tcp_fin enters pingpong mode; the ACK follows the usual rules.
+                self.schedule_ack(now, out, false);
+                Reaction::Nothing
+            }
+            State::FinWait1 => {
+                self.send_ack(now, out);
+                if self.fin_acked() {
+                    Reaction::TimeWait
+                } else {
+                    self.state = State::Closing;
+                    Reaction::Nothing
+                }
+            }
+            State::FinWait2 => {
+                self.send_ack(now, out);
+                Reaction::TimeWait
+            }
+            _ => Reaction::Nothing,
+        }
+    }
+
+    /// Keepalive timer (inet_csk_reset_keepalive_timer) when SO_KEEPALIVE is on.
+    pub fn arm_keepalive(&mut self, now: Instant) {
+        if self.settings.keepalive && matches!(self.state, State::Established | State::CloseWait) {
+            self.timers
+                .set(Timer::Keepalive, now + self.settings.keepalive_idle());
+        }
+    }
+}
+
+enum AckOutcome {
+    Accepted,
+    Discard,
+    Finished(Reaction),
+}

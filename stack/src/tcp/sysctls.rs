@@ -1,0 +1,121 @@
+//! The /proc/sys/net values TCP reads (net.ipv4.tcp_* and net.core.somaxconn), with Linux's
+//! defaults. The driver fills them from the host (shim/src/config.rs), so windows, retries and
+//! timeouts are the host's: on this machine tcp_rmem[2] is 32 MiB, which makes the window
+//! scale 10 where the default 6 MiB gives 7.
+
+use core::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpSysctls {
+    /// net.ipv4.tcp_rmem / tcp_wmem: (min, default, max) bytes.
+    pub rmem: (u32, u32, u32),
+    pub wmem: (u32, u32, u32),
+    pub syn_retries: u32,
+    pub synack_retries: u32,
+    pub retries2: u32,
+    /// net.ipv4.tcp_orphan_retries; 0 means 8 (tcp_orphan_retries()).
+    pub orphan_retries: u32,
+    pub fin_timeout_secs: u32,
+    pub keepalive_time_secs: u32,
+    pub keepalive_intvl_secs: u32,
+    pub keepalive_probes: u32,
+    pub window_scaling: bool,
+    pub timestamps: bool,
+    pub sack: bool,
+    /// net.ipv4.tcp_congestion_control: the algorithm of a new socket when it is one this
+    /// stack implements (cubic, reno); any other name (this host says bbr) falls back to
+    /// cubic, Linux's built-in default.
+    pub congestion_control: String,
+    /// net.core.somaxconn: listen()'s backlog ceiling.
+    pub somaxconn: u32,
+    /// net.ipv4.tcp_allowed_congestion_control: what an unprivileged TCP_CONGESTION may
+    /// choose (TCP_CONG_NON_RESTRICTED); the default algorithm is always allowed.
+    pub allowed_congestion_control: String,
+    /// net.ipv4.tcp_notsent_lowat: TCP_NOTSENT_LOWAT of a socket that never set it.
+    pub notsent_lowat: u32,
+    /// net.ipv4.tcp_fastopen: TFO_CLIENT_ENABLE (1) lets TCP_FASTOPEN_CONNECT be set.
+    pub fastopen: u32,
+}
+
+impl Default for TcpSysctls {
+    fn default() -> Self {
+        TcpSysctls {
+            rmem: (4096, 131_072, 6_291_456),
+            wmem: (4096, 16_384, 4_194_304),
+            syn_retries: 6,
+            synack_retries: 5,
+            retries2: 15,
+            orphan_retries: 0,
+            fin_timeout_secs: 60,
+            keepalive_time_secs: 7200,
+            keepalive_intvl_secs: 75,
+            keepalive_probes: 9,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            congestion_control: "cubic".into(),
+            somaxconn: 4096,
+            allowed_congestion_control: "reno cubic".into(),
+            notsent_lowat: u32::MAX,
+            fastopen: 1,
+        }
+    }
+}
+
+/// What a connection needs of the sysctls, copied into its settings at socket creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tunables {
+    pub syn_retries: u32,
+    pub synack_retries: u32,
+    pub retries2: u32,
+    pub orphan_retries: u32,
+    pub fin_timeout: Duration,
+    pub keepalive_time: Duration,
+    pub keepalive_intvl: Duration,
+    pub keepalive_probes: u32,
+    pub window_scaling: bool,
+    pub timestamps: bool,
+    pub sack: bool,
+    /// max(tcp_rmem[2], net.core.rmem_max): what tcp_select_initial_window sizes the window
+    /// scale for.
+    pub window_space: u32,
+    /// tcp_wmem[2]: the send buffer's autotuning ceiling.
+    pub send_buffer_max: u32,
+    /// tcp_rmem[2]: the receive buffer's autotuning ceiling.
+    pub receive_buffer_max: u32,
+    /// net.ipv4.tcp_notsent_lowat.
+    pub notsent_lowat: u32,
+}
+
+impl Tunables {
+    pub fn from_sysctls(tcp: &TcpSysctls, rmem_max: u32) -> Tunables {
+        Tunables {
+            syn_retries: tcp.syn_retries,
+            synack_retries: tcp.synack_retries,
+            retries2: tcp.retries2,
+            // tcp_orphan_retries: "if (retries == 0 && alive) retries = 8".
+            orphan_retries: if tcp.orphan_retries == 0 {
+                8
+            } else {
+                tcp.orphan_retries
+            },
+            fin_timeout: Duration::from_secs(u64::from(tcp.fin_timeout_secs)),
+            keepalive_time: Duration::from_secs(u64::from(tcp.keepalive_time_secs)),
+            keepalive_intvl: Duration::from_secs(u64::from(tcp.keepalive_intvl_secs)),
+            keepalive_probes: tcp.keepalive_probes,
+            window_scaling: tcp.window_scaling,
+            timestamps: tcp.timestamps,
+            sack: tcp.sack,
+            window_space: tcp.rmem.2.max(rmem_max),
+            send_buffer_max: tcp.wmem.2,
+            receive_buffer_max: tcp.rmem.2,
+            notsent_lowat: tcp.notsent_lowat,
+        }
+    }
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables::from_sysctls(&TcpSysctls::default(), 212_992)
+    }
+}
