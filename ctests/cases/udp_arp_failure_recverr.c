@@ -4,6 +4,7 @@
  * sk_err = EHOSTUNREACH and an entry in the error queue (__udp4_lib_err, ip_icmp_error).
  * The wait is bounded and only its outcome is printed. */
 #include "trace.h"
+#include "error_queue.h"
 #include "peer.h"
 
 #define NOBODY "198.18.0.97"
@@ -47,16 +48,8 @@ int main(void)
     note("the error queues");
     for (int i = 0; i < 2; i++) {
         int fd = i == 0 ? connected : unconnected;
-        char data[64], control[256];
-        struct sockaddr_in from;
-        struct iovec iov = { data, sizeof data };
-        struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
-                            .msg_iovlen = 1, .msg_control = control,
-                            .msg_controllen = sizeof control };
-        tr_recvmsg(fd, &m, MSG_ERRQUEUE);
-        m.msg_namelen = sizeof from;
-        m.msg_controllen = sizeof control;
-        tr_recvmsg(fd, &m, MSG_ERRQUEUE);
+        read_one_error(fd, 64, 256);
+        read_one_error(fd, 64, 256);
     }
     tr_close(connected);
     tr_close(unconnected);

@@ -153,6 +153,11 @@ int peer_start(struct peer_job *job, enum peer_role role, const char *label, cha
         syscall(SYS_dup2, devnull, 0);
         syscall(SYS_dup2, out[1], 1);
         syscall(SYS_dup2, devnull, 2);
+        /* Nothing else of the case's passes to the command: in the kernel world an inherited
+         * socket would stay open in the peer process after the case closes it (a listener
+         * closed by the case would keep its accept queue until the command exits), which the
+         * shim world cannot reproduce (its sockets live in the case's own process). */
+        syscall(SYS_close_range, 3, ~0U, 0);
         syscall(SYS_execve, ip, args, envp);
         syscall(SYS_exit_group, 127);
     }

@@ -30,6 +30,11 @@ what legitimately differs between two runs (see ctests/README.md, "Wire mode"):
   - the peer's unicast ARP probes of the host and the host's replies to them: moved out of
     the frame order into a last section saying whether each was answered (their existence
     depends on the peer's neighbour timers racing the case's duration).
+  - the host's IGMP membership reports: moved into a section that gives their header forms
+    and, per group, the records announced in order with repetitions folded (RFC 3376
+    retransmits each change robustness-variable times at random intervals of up to 1 s, and
+    packs the records of changes that fall in one interval into one report: how many reports,
+    when, and which records share one, is timing).
 Self-contained: a classic-pcap reader, no scapy.
 """
 import difflib
@@ -353,6 +358,8 @@ class Normaliser:
             return f"{text} | {self.udp(payload, src, dst, full)}"
         if proto == 1:
             return f"{text} | {self.icmp(payload, full)}"
+        if proto == 2:
+            return f"{text} | {igmp_text(payload)}"
         if proto == 6 and len(payload) >= 4:
             sport, dport = struct.unpack("!HH", payload[:4])
             return f"{text} | tcp {self.port(sport)} > {self.port(dport)} {payload_str(payload[4:])}"
@@ -479,8 +486,11 @@ class Normaliser:
         self.collect_fragments(frames)
         probes = self.probe_pairs(frames)
         sections = {"host": [], "peer": []}
+        reports = IgmpReports()
         for index, (frame, orig_len) in enumerate(frames):
             if index in probes:
+                continue
+            if reports.take(self, frame, orig_len):
                 continue
             sender = mac_name(frame[6:12]) if len(frame) >= 12 else "runt"
             if sender not in ("host", "peer"):
@@ -490,6 +500,7 @@ class Normaliser:
         for sender, lines in sections.items():
             out.append(f"== sent by {sender}: {len(lines)} frames, in order")
             out.extend(lines)
+        out.extend(reports.lines())
         outcomes = sorted(set(probes.values()) - {"reply"})
         if outcomes:
             out.append("== the peer's unicast ARP probes of the host (how many, and when, is the peer's timers)")
@@ -529,6 +540,108 @@ class Normaliser:
     @staticmethod
     def arp_text(frame):
         return f"{mac_name(frame[6:12])} > {mac_name(frame[0:6])} len={len(frame)} arp {Normaliser.arp(frame[14:])}"
+
+
+IGMP_TYPES = {0x11: "query", 0x12: "v1-report", 0x16: "v2-report", 0x17: "v2-leave", 0x22: "v3-report"}
+IGMP_RECORDS = {1: "is_in", 2: "is_ex", 3: "to_in", 4: "to_ex", 5: "allow", 6: "block"}
+
+
+def igmp_records(data):
+    """The group records of a v3 report: [(type name, group, [sources])], or None if malformed."""
+    if len(data) < 8:
+        return None
+    count = struct.unpack("!H", data[6:8])[0]
+    at, records = 8, []
+    for _ in range(count):
+        if at + 8 > len(data):
+            return None
+        rtype, aux, nsrcs = data[at], data[at + 1], struct.unpack("!H", data[at + 2:at + 4])[0]
+        group = ip_str(data[at + 4:at + 8])
+        end = at + 8 + 4 * nsrcs + 4 * aux
+        if end > len(data):
+            return None
+        sources = [ip_str(data[at + 8 + 4 * i:at + 12 + 4 * i]) for i in range(nsrcs)]
+        records.append((IGMP_RECORDS.get(rtype, f"type{rtype}"), group, sources))
+        at = end
+    return records
+
+
+def igmp_text(data):
+    """One IGMP message: type, code, checksum, then the group (v1/v2, queries) or the records."""
+    if len(data) < 8:
+        return f"igmp truncated {payload_str(data)}"
+    mtype, code = data[0], data[1]
+    csum = "valid" if ones_sum(data) == 0xFFFF else "BAD"
+    name = IGMP_TYPES.get(mtype, f"type{mtype}")
+    text = f"igmp {name} code={code} csum={csum}"
+    if mtype == 0x22:
+        records = igmp_records(data)
+        if records is None:
+            return f"{text} malformed {payload_str(data)}"
+        return text + " " + " ".join(f"[{t} {g} {{{' '.join(s)}}}]" for t, g, s in records)
+    text += f" group={ip_str(data[4:8])}"
+    if mtype == 0x11 and len(data) >= 12:
+        nsrcs = struct.unpack("!H", data[10:12])[0]
+        srcs = [ip_str(data[12 + 4 * i:16 + 4 * i]) for i in range(nsrcs) if 16 + 4 * i <= len(data)]
+        text += f" s={data[8] >> 3 & 1} qrv={data[8] & 7} qqic={data[9]} srcs={{{' '.join(srcs)}}}"
+    if len(data) > 8 and mtype != 0x11:
+        text += f" extra={len(data) - 8}"
+    return text
+
+
+class IgmpReports:
+    """The host's membership reports (v3 reports, v1/v2 reports and leaves). RFC 3376 5.1:
+    a state change is reported robustness-variable times at random intervals (up to
+    igmpv3_unsolicited_report_interval, 1 s), and changes falling in one interval share a
+    report; the kernel keeps running these timers after a case's process exits, the shim
+    sends the pending report as the process exits. So the count, timing and packing of the
+    reports are timing; what is announced per group is behaviour. Printed: each distinct
+    header form (lengths left out), then per group the records in order of first appearance,
+    a record repeated right after itself folded into one."""
+
+    def __init__(self):
+        self.headers = []
+        self.groups = {}
+
+    def take(self, normaliser, frame, orig_len):
+        if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00" or mac_name(frame[6:12]) != "host":
+            return False
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[0] >> 4 != 4 or ip[9] != 2 or len(ip) < ihl + 8 or ip[ihl] not in (0x12, 0x16, 0x17, 0x22):
+            return False
+        tlen = struct.unpack("!H", ip[2:4])[0]
+        data = ip[ihl:tlen]
+        line = normaliser.frame_line(frame, orig_len)
+        head, _, _ = line.partition(" | ")
+        words = head.split()
+        # The frame and IP total lengths depend on how many records share the report.
+        words = [w for i, w in enumerate(words) if not (w.startswith("tlen=") or (i == 3 and w.startswith("len=")))]
+        mtype = data[0]
+        form = " ".join(words) + f" | igmp {IGMP_TYPES[mtype]} csum={'valid' if ones_sum(data) == 0xFFFF else 'BAD'}"
+        if form not in self.headers:
+            self.headers.append(form)
+        if mtype == 0x22:
+            records = igmp_records(data)
+            if records is None:
+                records = [("malformed", "-", [payload_str(data)])]
+        else:
+            records = [(IGMP_TYPES[mtype], ip_str(data[4:8]), [])]
+        for rtype, group, sources in records:
+            entry = f"{rtype} {{{' '.join(sources)}}}"
+            seen = self.groups.setdefault(group, [])
+            if not seen or seen[-1] != entry:
+                seen.append(entry)
+        return True
+
+    def lines(self):
+        if not self.headers:
+            return []
+        out = ["== the host's IGMP reports (header forms; per group the records in order, repeats folded)"]
+        out.extend(self.headers)
+        for group, entries in self.groups.items():
+            out.append(f"group {group}: " + ", ".join(entries))
+        return out
 
 
 def port_range_default():

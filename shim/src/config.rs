@@ -82,7 +82,8 @@ impl ShimConfig {
             }
             None => facts.mac,
         };
-        let sysctls = read_sysctls(&name);
+        let mut sysctls = read_sysctls(&name);
+        sysctls.netns_cookie = network_namespace_cookie().unwrap_or(0);
         let interface = InterfaceConfig {
             name,
             ifindex: facts.ifindex,
@@ -253,7 +254,10 @@ fn read_pair<T: TryFrom<u64> + Copy>(path: &str, field: &mut (T, T)) {
 }
 
 /// The host's /proc/sys/net values, each falling back to Linux's default (Sysctls::default)
-/// when its file is missing, so the shim behaves like the host it runs on.
+/// when its file is missing, so the shim behaves like the host it runs on. /proc/sys/net
+/// shows the reader's network namespace, so these are the values of the namespace the
+/// program runs in, as the kernel would use them. Every Sysctls field that has a file is
+/// read here; `netns_cookie` has none (`network_namespace_cookie` asks a socket).
 pub fn read_sysctls(interface: &str) -> Sysctls {
     let mut s = Sysctls::default();
     let ipv4 = |name: &str| format!("/proc/sys/net/ipv4/{name}");
@@ -291,7 +295,128 @@ pub fn read_sysctls(interface: &str) -> Sysctls {
         &mut s.arp_base_reachable_time_ms,
     );
     read_into(&neigh("unres_qlen_bytes"), &mut s.arp_unres_qlen_bytes);
+    read_into(&ipv4("igmp_max_memberships"), &mut s.igmp_max_memberships);
+    read_into(&ipv4("igmp_max_msf"), &mut s.igmp_max_msf);
+    read_into(&ipv4("igmp_qrv"), &mut s.igmp_qrv);
+    read_bool(
+        &ipv4("igmp_link_local_mcast_reports"),
+        &mut s.igmp_link_local_mcast_reports,
+    );
+    let conf = |name: &str| format!("/proc/sys/net/ipv4/conf/{interface}/{name}");
+    read_into(
+        &conf("igmpv2_unsolicited_report_interval"),
+        &mut s.igmpv2_unsolicited_report_interval_ms,
+    );
+    read_into(
+        &conf("igmpv3_unsolicited_report_interval"),
+        &mut s.igmpv3_unsolicited_report_interval_ms,
+    );
+    // IGMP_V1_SEEN / IGMP_V2_SEEN: conf/all or the device forcing a version.
+    let (mut forced_all, mut forced_device) = (0u32, 0u32);
+    read_into(&ipv4("conf/all/force_igmp_version"), &mut forced_all);
+    read_into(&conf("force_igmp_version"), &mut forced_device);
+    s.force_igmp_version = if forced_all == 1 || forced_device == 1 {
+        1
+    } else if forced_all == 2 || forced_device == 2 {
+        2
+    } else {
+        0
+    };
+    read_into(&core("optmem_max"), &mut s.optmem_max);
+    read_into(&ipv4("ipfrag_time"), &mut s.ipfrag_time_secs);
+    read_into(&ipv4("ipfrag_high_thresh"), &mut s.ipfrag_high_thresh);
+    read_into(&ipv4("ipfrag_low_thresh"), &mut s.ipfrag_low_thresh);
+    read_into(&ipv4("ipfrag_max_dist"), &mut s.ipfrag_max_dist);
+    read_into(&ipv4("route/min_pmtu"), &mut s.route_min_pmtu);
+    read_into(&ipv4("route/mtu_expires"), &mut s.route_mtu_expires_secs);
+    // net.core.busy_read is host-wide and the kernel shows it only in the initial network
+    // namespace: elsewhere the file is absent and the default (0) stands, which is the
+    // kernel's value unless the host changed it.
+    read_into(&core("busy_read"), &mut s.busy_read);
+    read_tcp_sysctls(&mut s.tcp);
+    s.boot_id = read_boot_id();
     s
+}
+
+/// kernel.random.boot_id, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", as 128 bits. TCP keys its
+/// ISNs and timestamp offsets with it (stack/src/tcp/secure_seq.rs): the kernel's keys are one
+/// per boot, shared by every socket, and only a value every shim process on the host reads
+/// alike gives consecutive processes non-colliding ISNs and increasing TSvals towards a peer
+/// that still holds their old connections in TIME_WAIT. Local users can read it too, so they
+/// could predict our ISNs; remote (off-path) ones, whom RFC 6528 is about, cannot.
+fn read_boot_id() -> Option<u128> {
+    let path = CString::new("/proc/sys/kernel/random/boot_id").ok()?;
+    let content = sys::read_small_file(&path).ok()?;
+    let hex: String = std::str::from_utf8(&content)
+        .ok()?
+        .trim()
+        .chars()
+        .filter(|c| *c != '-')
+        .collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+/// net.ipv4.tcp_* and net.core.somaxconn (stack::tcp::TcpSysctls). Added by helper H.
+fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
+    let ipv4 = |name: &str| format!("/proc/sys/net/ipv4/{name}");
+    let read_triple = |name: &str, field: &mut (u32, u32, u32)| {
+        if let Some(numbers) = read_numbers(&ipv4(name)) {
+            let value = |index: usize| numbers.get(index).and_then(|&n| u32::try_from(n).ok());
+            if let (Some(min), Some(default), Some(max)) = (value(0), value(1), value(2)) {
+                *field = (min, default, max);
+            }
+        }
+    };
+    read_triple("tcp_rmem", &mut tcp.rmem);
+    read_triple("tcp_wmem", &mut tcp.wmem);
+    read_into(&ipv4("tcp_syn_retries"), &mut tcp.syn_retries);
+    read_into(&ipv4("tcp_synack_retries"), &mut tcp.synack_retries);
+    read_into(&ipv4("tcp_retries2"), &mut tcp.retries2);
+    read_into(&ipv4("tcp_orphan_retries"), &mut tcp.orphan_retries);
+    read_into(&ipv4("tcp_fin_timeout"), &mut tcp.fin_timeout_secs);
+    read_into(&ipv4("tcp_keepalive_time"), &mut tcp.keepalive_time_secs);
+    read_into(&ipv4("tcp_keepalive_intvl"), &mut tcp.keepalive_intvl_secs);
+    read_into(&ipv4("tcp_keepalive_probes"), &mut tcp.keepalive_probes);
+    read_bool(&ipv4("tcp_window_scaling"), &mut tcp.window_scaling);
+    read_bool(&ipv4("tcp_timestamps"), &mut tcp.timestamps);
+    read_bool(&ipv4("tcp_sack"), &mut tcp.sack);
+    // Read like the numbers: through the shim's raw file helper, never a hooked libc call.
+    if let Some(name) = CString::new(ipv4("tcp_congestion_control"))
+        .ok()
+        .and_then(|path| sys::read_small_file(&path).ok())
+    {
+        tcp.congestion_control = String::from_utf8_lossy(&name).trim().to_string();
+    }
+    // Added by helper N: TCP_CONGESTION's permission list, TCP_NOTSENT_LOWAT's default and
+    // TCP_FASTOPEN_CONNECT's switch.
+    if let Some(names) = CString::new(ipv4("tcp_allowed_congestion_control"))
+        .ok()
+        .and_then(|path| sys::read_small_file(&path).ok())
+    {
+        tcp.allowed_congestion_control = String::from_utf8_lossy(&names).trim().to_string();
+    }
+    read_into(&ipv4("tcp_notsent_lowat"), &mut tcp.notsent_lowat);
+    read_into(&ipv4("tcp_fastopen"), &mut tcp.fastopen);
+    read_into("/proc/sys/net/core/somaxconn", &mut tcp.somaxconn);
+}
+
+/// SO_NETNS_COOKIE (asm-generic/socket.h): the cookie of the socket's network namespace.
+const SO_NETNS_COOKIE: i32 = 71;
+
+/// The program's network namespace cookie (net->net_cookie), as SO_NETNS_COOKIE answers it
+/// on any socket of the namespace: a throwaway AF_UNIX socket touches no network state.
+fn network_namespace_cookie() -> Option<u64> {
+    let fd = sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0).ok()?;
+    let mut cookie: u64 = 0;
+    let answer = sys::getsockopt(fd, libc::SOL_SOCKET, SO_NETNS_COOKIE, &mut cookie);
+    let _ = sys::close(fd);
+    match answer {
+        Ok(len) if len == std::mem::size_of::<u64>() => Some(cookie),
+        _ => None,
+    }
 }
 
 /// Capability numbers (linux/capability.h).
@@ -387,6 +512,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn boot_id_is_the_hosts_and_stable() {
+        let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+        let expected = u128::from_str_radix(&text.trim().replace('-', ""), 16).unwrap();
+        assert_eq!(read_boot_id(), Some(expected));
+        assert_eq!(read_sysctls("lo").boot_id, Some(expected));
+    }
+
+    #[test]
     fn cidr_and_mac_parsing() {
         assert_eq!(
             parse_cidr("198.18.0.2/24"),
@@ -415,6 +548,12 @@ mod tests {
         assert!(same_subnet(Ipv4Addr::new(198, 18, 0, 1), a, 24));
         assert!(!same_subnet(Ipv4Addr::new(198, 18, 1, 1), a, 24));
         assert!(same_subnet(Ipv4Addr::new(1, 2, 3, 4), a, 0));
+    }
+
+    #[test]
+    fn network_namespace_cookie_is_known() {
+        // SO_NETNS_COOKIE exists since Linux 5.14; the cookie of a namespace is never 0.
+        assert!(network_namespace_cookie().is_some_and(|cookie| cookie != 0));
     }
 
     #[test]

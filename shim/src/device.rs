@@ -229,6 +229,25 @@ impl Device {
                 },
             )?;
         }
+        // Multicast for the groups the stack joins: the kernel adds each group's MAC to the
+        // device's filter (ip_mc_filter_add → dev_mc_add); the shim cannot name them ahead,
+        // so it asks for all multicast frames (PACKET_MR_ALLMULTI, undone when the socket
+        // closes; SIOCGIFFLAGS does not show it) and the stack drops the groups it has not
+        // joined (ip_check_mc_rcu). veth delivers every frame anyway; a NIC's filter would not.
+        let all_multicast = libc::packet_mreq {
+            mr_ifindex: self.ifindex as i32,
+            mr_type: libc::PACKET_MR_ALLMULTI as u16,
+            mr_alen: 0,
+            mr_address: [0; 8],
+        };
+        if let Err(errno) = sys::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_ADD_MEMBERSHIP,
+            &all_multicast,
+        ) {
+            tracing::warn!("PACKET_MR_ALLMULTI: {errno}: multicast may not reach the stack");
+        }
         Ok(())
     }
 
@@ -311,6 +330,7 @@ impl Device {
                     meta: RxMeta {
                         checksum_trusted: frame.checksum_trusted,
                         timestamp: frame.timestamp,
+                        ..RxMeta::default()
                     },
                 });
             }
@@ -432,6 +452,7 @@ fn receive_queued(
             meta: RxMeta {
                 checksum_trusted,
                 timestamp,
+                ..RxMeta::default()
             },
         });
     }

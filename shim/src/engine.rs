@@ -159,6 +159,8 @@ impl Core {
     /// Process frames waiting on the packet socket (bounded), then due timers.
     /// Returns how many frames it took off the packet socket.
     fn service(&mut self, now: Instant) -> u64 {
+        // TCP_INFO's "since the last ..." fields read the time of the latest call (helper N).
+        self.stack.observe_time(now);
         let taken_before = self.device.frames_taken();
         let Core {
             stack,
@@ -320,9 +322,11 @@ impl Engine {
         );
         let device_fd = device.fd();
         let ping_group_range = config.stack.sysctls.ping_group_range;
+        let mut stack = Stack::new(config.stack);
+        stack.set_wall_clock(now(), wall_now());
         Ok(Engine {
             core: Mutex::new(Core {
-                stack: Stack::new(config.stack),
+                stack,
                 device,
                 pcap,
                 transmit: Vec::with_capacity(BATCH),
@@ -501,6 +505,21 @@ impl Engine {
             .trim()
             .to_string(),
         )
+    }
+}
+
+/// At exit the kernel closes the program's sockets: each leaves its multicast groups
+/// (ip_mc_drop_socket) and the kernel reports that, and any change still unreported, on its
+/// own timers after the process is gone. The stack goes with the process, so it sends that
+/// report now (its retransmissions are lost). Waits briefly for the lock, as below.
+#[ctor::dtor]
+fn leave_groups_at_exit() {
+    if let Some(engine) = get() {
+        if let Some(mut core) = engine.core.try_lock_for(Duration::from_millis(100)) {
+            let now = now();
+            core.stack.process_exit(now);
+            core.transmit(now);
+        }
     }
 }
 

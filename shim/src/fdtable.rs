@@ -40,8 +40,8 @@ impl Drop for SocketFile {
     /// sock_close → inet_release does when the file's last reference drops.
     fn drop(&mut self) {
         if let Some(engine) = crate::engine::get() {
-            let id = self.id;
-            engine.with_stack(|stack, now| stack.close(now, id));
+            // TCP's SO_LINGER wait happens here too (stream.rs).
+            crate::hooks::stream::release_socket(engine, self.id);
         }
     }
 }

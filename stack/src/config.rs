@@ -58,6 +58,48 @@ pub struct Sysctls {
     pub arp_ucast_solicit: u32,
     pub arp_base_reachable_time_ms: u32,
     pub arp_unres_qlen_bytes: u32,
+    /// net.ipv4.igmp_max_memberships / igmp_max_msf: groups per socket, sources per group.
+    pub igmp_max_memberships: u32,
+    pub igmp_max_msf: u32,
+    /// net.ipv4.igmp_qrv: IGMPv3 robustness (how often a state change is reported).
+    pub igmp_qrv: u32,
+    /// net.ipv4.igmp_link_local_mcast_reports: report 224.0.0.0/24 groups too.
+    pub igmp_link_local_mcast_reports: bool,
+    /// net.ipv4.conf.<if>.igmpv2_unsolicited_report_interval / igmpv3_... (ms).
+    pub igmpv2_unsolicited_report_interval_ms: u32,
+    pub igmpv3_unsolicited_report_interval_ms: u32,
+    /// net.ipv4.conf.{all,<if>}.force_igmp_version: 1 if either forces v1, else 2 if either
+    /// forces v2, else 0 (IGMP_V1_SEEN / IGMP_V2_SEEN test both).
+    pub force_igmp_version: u32,
+    /// net.core.optmem_max: the longest IP_MSFILTER / MCAST_MSFILTER value.
+    pub optmem_max: u32,
+    /// net.ipv4.ipfrag_time (seconds): how long a reassembly queue lives (ip_expire).
+    pub ipfrag_time_secs: u32,
+    /// net.ipv4.ipfrag_high_thresh (bytes): above it, new fragments are dropped (inet_frag_find).
+    pub ipfrag_high_thresh: u64,
+    /// net.ipv4.ipfrag_low_thresh (bytes): obsolete since Linux 4.17 (no eviction worker reads
+    /// it any more); kept because the kernel keeps it, and high_thresh may not go below it.
+    pub ipfrag_low_thresh: u64,
+    /// net.ipv4.ipfrag_max_dist: how many fragments from one source may arrive between two
+    /// fragments of one queue before that queue is restarted (ip_frag_too_far); 0 disables it.
+    pub ipfrag_max_dist: u32,
+    /// net.ipv4.route.min_pmtu: the smallest path MTU learned; below it the MTU is locked.
+    pub route_min_pmtu: u32,
+    /// net.ipv4.route.mtu_expires (seconds): how long a learned path MTU lasts.
+    pub route_mtu_expires_secs: u32,
+    /// net.core.busy_read: the SO_BUSY_POLL a new socket starts with (sock_init_data).
+    pub busy_read: u32,
+    /// Not a /proc file: the network namespace's cookie (net->net_cookie), which
+    /// SO_NETNS_COOKIE answers. The driver learns it from a kernel socket of the program's
+    /// namespace (getsockopt SO_NETNS_COOKIE on its packet socket); 0 until it does.
+    pub netns_cookie: u64,
+    /// kernel.random.boot_id (/proc/sys/kernel/random/boot_id, 128 bits), or None when the
+    /// driver could not read it. TCP keys its initial sequence numbers and timestamp offsets
+    /// with it (`tcp::secure_seq`) so that every shim process on the host draws them from one
+    /// secret, as the kernel's per-boot net_secret / ts_secret are one for all sockets.
+    pub boot_id: Option<u128>,
+    /// The net.ipv4.tcp_* values and net.core.somaxconn (see `tcp::TcpSysctls`).
+    pub tcp: crate::tcp::TcpSysctls,
 }
 
 impl Default for Sysctls {
@@ -86,6 +128,24 @@ impl Default for Sysctls {
             arp_ucast_solicit: 3,
             arp_base_reachable_time_ms: 30_000,
             arp_unres_qlen_bytes: 212_992,
+            igmp_max_memberships: 20,
+            igmp_max_msf: 10,
+            igmp_qrv: 2,
+            igmp_link_local_mcast_reports: true,
+            igmpv2_unsolicited_report_interval_ms: 10_000,
+            igmpv3_unsolicited_report_interval_ms: 1_000,
+            force_igmp_version: 0,
+            optmem_max: 131_072,
+            ipfrag_time_secs: 30,
+            ipfrag_high_thresh: 4 * 1024 * 1024,
+            ipfrag_low_thresh: 3 * 1024 * 1024,
+            ipfrag_max_dist: 64,
+            route_min_pmtu: 552,
+            route_mtu_expires_secs: 600,
+            busy_read: 0,
+            netns_cookie: 0,
+            boot_id: None,
+            tcp: crate::tcp::TcpSysctls::default(),
         }
     }
 }

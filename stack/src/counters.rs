@@ -2,7 +2,9 @@
 //! my packet go", and the answer is a named counter. Each layer owns its own struct; this one
 //! gathers them for the exit log.
 
+pub use crate::ipv4::igmp::IgmpCounters;
 pub use crate::ipv4::Ipv4Counters;
+pub use crate::tcp::TcpCounters;
 pub use crate::udp::UdpCounters;
 
 /// A layer's counters, listed by name.
@@ -15,13 +17,21 @@ pub trait CounterSet {
 pub struct Counters {
     pub ip: Ipv4Counters,
     pub udp: UdpCounters,
+    pub igmp: IgmpCounters,
+    pub tcp: TcpCounters,
 }
 
 impl Counters {
     /// Every non-zero counter as "layer.name=value", space separated (the exit log line).
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
-        for (layer, entries) in [("ip", self.ip.entries()), ("udp", self.udp.entries())] {
+        let layers = [
+            ("ip", self.ip.entries()),
+            ("udp", self.udp.entries()),
+            ("igmp", self.igmp.entries()),
+            ("tcp", self.tcp.entries()),
+        ];
+        for (layer, entries) in layers {
             for (name, value) in entries {
                 if value != 0 {
                     parts.push(format!("{layer}.{name}={value}"));
@@ -29,5 +39,21 @@ impl Counters {
             }
         }
         parts.join(" ")
+    }
+}
+
+impl CounterSet for TcpCounters {
+    fn entries(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("segments_received", self.segments_received),
+            ("malformed", self.malformed),
+            ("bad_checksum", self.bad_checksum),
+            ("not_unicast", self.not_unicast),
+            ("resets_sent", self.resets_sent),
+            ("listen_overflows", self.listen_overflows),
+            ("active_opens", self.active_opens),
+            ("passive_opens", self.passive_opens),
+            ("output_errors", self.output_errors),
+        ]
     }
 }

@@ -2,12 +2,14 @@
 //! behaviour of Linux's net/ipv4 as seen through the socket API. See README.md and
 //! docs/architecture.md for the map.
 
+pub mod bpf;
 pub mod cmsg;
 pub mod config;
 pub mod counters;
 pub mod errno;
 mod inet_create;
 pub mod ipv4;
+pub mod netdevice;
 mod random;
 pub mod sockaddr;
 pub mod socket;
@@ -15,6 +17,7 @@ pub mod sockopt;
 mod stack;
 pub mod time;
 pub mod transport;
+pub mod tcp;
 pub mod udp;
 pub mod wire;
 

@@ -76,6 +76,16 @@ impl WakeupCounts {
     }
 }
 
+/// skb->mark and skb->priority: what the sending socket set (SO_MARK, SO_PRIORITY, IP_TOS, or
+/// their control messages). Only datagrams looped back inside the host keep them: a packet
+/// that crosses network namespaces has both cleared (measured with SO_RCVMARK and
+/// SO_RCVPRIORITY), so frames from the wire carry zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketTags {
+    pub mark: u32,
+    pub priority: u32,
+}
+
 /// Metadata of a received frame, supplied by the driver with `handle_frame`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RxMeta {
@@ -85,6 +95,9 @@ pub struct RxMeta {
     pub checksum_trusted: bool,
     /// Receive time, for SO_TIMESTAMP(NS) and SIOCGSTAMP.
     pub timestamp: WallTime,
+    /// Zero from the wire; the sender's for looped-back datagrams (SO_RCVMARK,
+    /// SO_RCVPRIORITY).
+    pub tags: PacketTags,
 }
 
 /// What a receive call returns (besides the bytes written into the caller's buffer).

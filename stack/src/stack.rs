@@ -10,6 +10,7 @@ use crate::errno::Errno;
 use crate::inet_create::{inet_create, InetProtocol};
 use crate::ipv4::{InboundDatagram, Ipv4Layer};
 use crate::socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId, WakeupCounts};
+use crate::tcp::{is_tcp_id, TcpLayer};
 use crate::time::{Instant, WallTime};
 use crate::transport::{Delivery, IcmpError, Transports};
 use crate::udp::UdpLayer;
@@ -25,6 +26,8 @@ pub mod ip_proto {
 pub struct Stack {
     ip: Ipv4Layer,
     udp: UdpLayer,
+    /// TCP sockets; their ids are >= 0x8000_0000 (`is_tcp_id`), so every call dispatches by id.
+    tcp: TcpLayer,
     /// Bumped whenever any socket's readiness may have changed, so waiters know to look again.
     generation: u64,
 }
@@ -32,19 +35,33 @@ pub struct Stack {
 /// The transports, as the network layer sees them when it delivers.
 struct Upper<'a> {
     udp: &'a mut UdpLayer,
+    tcp: &'a mut TcpLayer,
 }
 
 impl Transports for Upper<'_> {
     fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery {
         match datagram.protocol {
             ip_proto::UDP | ip_proto::UDPLITE => self.udp.deliver(now, datagram),
+            ip_proto::TCP => self.tcp.deliver(now, datagram),
             _ => Delivery::ProtocolUnreachable,
         }
     }
 
     fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) {
-        if matches!(error.quoted_protocol, ip_proto::UDP | ip_proto::UDPLITE) {
-            self.udp.icmp_error(now, error);
+        match error.quoted_protocol {
+            ip_proto::UDP | ip_proto::UDPLITE => self.udp.icmp_error(now, error),
+            ip_proto::TCP => self.tcp.icmp_error(now, error),
+            _ => {}
+        }
+    }
+
+    fn accepts_path_mtu(&mut self, error: &IcmpError<'_>) -> bool {
+        match error.quoted_protocol {
+            ip_proto::UDP | ip_proto::UDPLITE => self.udp.accepts_path_mtu(error),
+            // tcp_v4_err → tcp_v4_mtu_reduced → inet_csk_update_pmtu for the socket found;
+            // TCP sockets are always IP_PMTUDISC_WANT here (the stack's default).
+            ip_proto::TCP => true,
+            _ => false,
         }
     }
 }
@@ -54,6 +71,7 @@ impl Stack {
         Stack {
             ip: Ipv4Layer::new(&config),
             udp: UdpLayer::new(&config),
+            tcp: TcpLayer::new(&config),
             generation: 0,
         }
     }
@@ -62,10 +80,21 @@ impl Stack {
 
     /// One Ethernet frame from the wire. Malformed frames are counted and dropped.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8], meta: RxMeta) {
-        let mut upper = Upper { udp: &mut self.udp };
+        let mut upper = Upper {
+            udp: &mut self.udp,
+            tcp: &mut self.tcp,
+        };
         if self.ip.handle_frame(now, frame, meta, &mut upper) {
             self.generation += 1;
         }
+        // Segments TCP answered with (ACKs, resets, data the window opened for).
+        self.flush_tcp(now);
+    }
+
+    /// What CLOCK_REALTIME reads at `now`: looped-back datagrams are stamped from it
+    /// (SO_TIMESTAMP and friends); the driver stamps the frames it hands in itself.
+    pub fn set_wall_clock(&mut self, now: Instant, wall: WallTime) {
+        self.ip.set_wall_clock(now, wall);
     }
 
     /// The next frame to put on the wire, if any.
@@ -75,15 +104,44 @@ impl Stack {
 
     /// When `handle_timeout` must next be called (None: no timer pending).
     pub fn poll_at(&self) -> Option<Instant> {
-        self.ip.poll_at()
+        match (self.ip.poll_at(), self.tcp.poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Tells the stack the time without running anything: getsockopt takes no `now`, and
+    /// TCP_INFO's "ms since the last ..." fields and TCP_TIMESTAMP read the latest time an
+    /// entry point brought. The driver calls this whenever it reads its clock. (Added by N.)
+    pub fn observe_time(&mut self, now: Instant) {
+        self.tcp.observe_time(now);
     }
 
     /// Run expired timers (ARP retries and expiry, ...).
     pub fn handle_timeout(&mut self, now: Instant) {
-        let mut upper = Upper { udp: &mut self.udp };
+        let mut upper = Upper {
+            udp: &mut self.udp,
+            tcp: &mut self.tcp,
+        };
         if self.ip.handle_timeout(now, &mut upper) {
             self.generation += 1;
         }
+        if self.tcp.poll_at().is_some_and(|at| at <= now) {
+            // A retransmission, a keepalive, a TIME_WAIT expiry or a connection that timed
+            // out: any of them may change a socket's readiness.
+            self.tcp.handle_timeout(now);
+            self.generation += 1;
+        }
+        self.flush_tcp(now);
+    }
+
+    /// The process is exiting: the kernel would close each of its sockets (leaving their
+    /// groups) and keep running the IGMP timers; the stack goes with the process, so the
+    /// state-change report those leaves schedule is sent now (its retransmissions cannot be).
+    pub fn process_exit(&mut self, now: Instant) {
+        let changes = self.udp.drop_all_memberships();
+        self.ip.apply_multicast_changes(now, &changes);
+        self.ip.flush_igmp(now);
     }
 
     /// Changes whenever any socket's readiness may have changed.
@@ -96,16 +154,41 @@ impl Stack {
         Counters {
             ip: self.ip.counters(),
             udp: self.udp.counters(),
+            igmp: self.ip.igmp_counters(),
+            tcp: self.tcp.counters(),
         }
     }
 
     /// Datagrams sent to our own addresses are delivered right away, inside the same call, as
     /// the kernel's loopback xmit + softirq does before the syscall returns.
     fn run_loopback(&mut self, now: Instant) {
-        let mut upper = Upper { udp: &mut self.udp };
+        let mut upper = Upper {
+            udp: &mut self.udp,
+            tcp: &mut self.tcp,
+        };
         if self.ip.run_loopback(now, &mut upper) {
             self.generation += 1;
         }
+    }
+
+    /// Hands TCP's queued segments to IPv4 (ip_queue_xmit), then delivers what went to our
+    /// own addresses; the answers those provoke (a SYN-ACK, an ACK, more data) go out in the
+    /// same call, as the kernel's loopback softirq runs them before the syscall returns. The
+    /// exchange ends when a round delivers nothing; bounded so a bug cannot spin forever.
+    fn flush_tcp(&mut self, now: Instant) {
+        const MAX_ROUNDS: usize = 4096;
+        for _ in 0..MAX_ROUNDS {
+            self.tcp.transmit_queued(now, &mut self.ip);
+            let mut upper = Upper {
+                udp: &mut self.udp,
+                tcp: &mut self.tcp,
+            };
+            if !self.ip.run_loopback(now, &mut upper) {
+                break;
+            }
+            self.generation += 1;
+        }
+        self.tcp.transmit_queued(now, &mut self.ip);
     }
 
     // ----- socket side -------------------------------------------------------------------
@@ -115,7 +198,7 @@ impl Stack {
     /// the kernel would create but the stack does not serve yet is refused with the errno the
     /// kernel gives when no protocol switch entry matches, so programs fall back as they would
     /// on a kernel without that protocol:
-    /// - TCP and MPTCP (SOCK_STREAM; TCP is issue #5): ESOCKTNOSUPPORT;
+    /// - MPTCP (SOCK_STREAM, IPPROTO_MPTCP): ESOCKTNOSUPPORT;
     /// - raw sockets of a caller with CAP_NET_RAW: ESOCKTNOSUPPORT;
     /// - ping sockets of a caller inside net.ipv4.ping_group_range: EPROTONOSUPPORT;
     /// - SOCK_PACKET with CAP_NET_RAW (a packet socket, not an inet one): ESOCKTNOSUPPORT.
@@ -129,40 +212,91 @@ impl Stack {
             InetProtocol::Udp => self.udp.socket(ip_proto::UDP, creds),
             InetProtocol::UdpLite => self.udp.socket(ip_proto::UDPLITE, creds),
             InetProtocol::Ping => Err(Errno::EPROTONOSUPPORT),
-            InetProtocol::Tcp | InetProtocol::Mptcp | InetProtocol::Raw => {
-                Err(Errno::ESOCKTNOSUPPORT)
-            }
+            InetProtocol::Tcp => Ok(self.tcp.socket(creds)),
+            InetProtocol::Mptcp | InetProtocol::Raw => Err(Errno::ESOCKTNOSUPPORT),
         }
     }
 
     pub fn close(&mut self, now: Instant, id: SocketId) {
+        if is_tcp_id(id) {
+            // tcp_close: a FIN (or a reset, with unread data or SO_LINGER 0); the connection
+            // lives on as an orphan until it is done.
+            self.tcp.close(now, id);
+            self.flush_tcp(now);
+            self.generation += 1;
+            return;
+        }
+        // ip_mc_drop_socket (inet_release) before the socket goes.
+        let changes = self.udp.drop_memberships(id);
+        self.ip.apply_multicast_changes(now, &changes);
         self.udp.close(now, id);
         self.generation += 1;
     }
 
     pub fn bind(&mut self, id: SocketId, addr: &[u8]) -> Result<(), Errno> {
+        if is_tcp_id(id) {
+            return self.tcp.bind(&self.ip, id, addr);
+        }
         self.udp.bind(&self.ip, id, addr)
     }
 
+    /// connect(2). TCP: a new connection answers EINPROGRESS once its SYN is out (the shim
+    /// waits for `connecting` to end and calls again for the result, as
+    /// __inet_stream_connect's wait does); to our own address the handshake completes inside
+    /// this call.
     pub fn connect(&mut self, now: Instant, id: SocketId, addr: &[u8]) -> Result<(), Errno> {
-        let result = self.udp.connect(now, &self.ip, id, addr);
+        let result = if is_tcp_id(id) {
+            let result = self.tcp.connect(now, &self.ip, id, addr);
+            self.flush_tcp(now);
+            result
+        } else {
+            self.udp.connect(now, &self.ip, id, addr)
+        };
         self.generation += 1;
         result
     }
 
+    /// Whether a TCP connect() is still in its handshake (a blocking connect waits while
+    /// this holds). False for UDP and stale ids.
+    pub fn connecting(&self, id: SocketId) -> bool {
+        is_tcp_id(id) && self.tcp.connecting(id)
+    }
+
     /// listen(2): UDP sockets answer EOPNOTSUPP (inet_listen on a non-stream socket).
-    pub fn listen(&mut self, id: SocketId, _backlog: i32) -> Result<(), Errno> {
+    pub fn listen(&mut self, id: SocketId, backlog: i32) -> Result<(), Errno> {
+        if is_tcp_id(id) {
+            let result = self.tcp.listen(id, backlog);
+            self.generation += 1;
+            return result;
+        }
         self.udp.check(id)?;
         Err(Errno::EOPNOTSUPP)
     }
 
-    /// accept(2): EOPNOTSUPP on datagram sockets (sock_no_accept).
-    pub fn accept(&mut self, id: SocketId) -> Result<SocketId, Errno> {
+    /// accept(2): the new socket and its peer's address; EAGAIN when no connection is
+    /// ready (the shim blocks). EOPNOTSUPP on datagram sockets (sock_no_accept).
+    pub fn accept(&mut self, id: SocketId) -> Result<(SocketId, SocketAddrV4), Errno> {
+        if is_tcp_id(id) {
+            let result = self.tcp.accept(id);
+            if result.is_ok() {
+                self.generation += 1;
+            }
+            return result;
+        }
         self.udp.check(id)?;
         Err(Errno::EOPNOTSUPP)
     }
 
+    /// send. TCP: the bytes the send buffer took (a partial count when it filled), EAGAIN
+    /// when it took none, EPIPE after shutdown(SHUT_WR) or the connection's end (the shim
+    /// raises SIGPIPE unless MSG_NOSIGNAL).
     pub fn send(&mut self, now: Instant, id: SocketId, args: SendArgs<'_>) -> Result<usize, Errno> {
+        if is_tcp_id(id) {
+            let result = self.tcp.send(now, id, args);
+            self.flush_tcp(now);
+            self.generation += 1;
+            return result;
+        }
         let result = self.udp.send(now, &mut self.ip, id, args);
         self.run_loopback(now);
         result
@@ -179,7 +313,38 @@ impl Stack {
         id: SocketId,
         args: SendArgs<'_>,
     ) -> Result<usize, Errno> {
+        if is_tcp_id(id) {
+            // tcp_sendmsg copies as it goes: the checks before the copy decide first (a
+            // pending error, EPIPE, a full buffer), then the copy faults with nothing sent.
+            return self.tcp_send_unreadable(now, id, args);
+        }
         self.udp.send_unreadable(now, &mut self.ip, id, args)
+    }
+
+    /// tcp_sendmsg_locked's checks before its first copy, for a payload the shim could not
+    /// read: what `TcpLayer::send` would refuse is refused the same way; otherwise EFAULT.
+    fn tcp_send_unreadable(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        args: SendArgs<'_>,
+    ) -> Result<usize, Errno> {
+        use crate::socket::poll_bits::{POLLERR, POLLOUT};
+        self.tcp.check(id)?;
+        if args.data.is_empty() {
+            return Ok(0);
+        }
+        let mask = self.tcp.poll(id);
+        if mask & POLLERR != 0 || self.tcp.peer_addr(id).is_err() {
+            // The real send reports the error (or EPIPE/ENOTCONN) exactly; an empty send
+            // runs the same checks without taking any byte.
+            let probe = SendArgs { data: &[], ..args };
+            return self.tcp.send(now, id, probe).and(Err(Errno::EFAULT));
+        }
+        if mask & POLLOUT == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        Err(Errno::EFAULT)
     }
 
     /// Receive into `buf` (`args.capacity` bytes). EAGAIN when nothing is queued: the shim
@@ -191,6 +356,24 @@ impl Stack {
         args: RecvArgs,
         buf: &mut [u8],
     ) -> Result<RecvResult, Errno> {
+        if is_tcp_id(id) {
+            if args.flags & crate::socket::msg_flags::MSG_ERRQUEUE != 0 {
+                // tcp_recvmsg → inet_recv_error → ip_recv_error (IP_RECVERR entries of
+                // the handshake; EAGAIN when there are none).
+                let result = self.tcp.receive_error(id, args, buf);
+                if result.is_ok() {
+                    self.generation += 1;
+                }
+                return result;
+            }
+            let result = self.tcp.recv(now, id, args, buf);
+            // Reading may open the window: the update goes out now.
+            self.flush_tcp(now);
+            if result.is_ok() {
+                self.generation += 1;
+            }
+            return result;
+        }
         let result = self.udp.recv(now, id, args, buf);
         if result.is_ok() {
             self.generation += 1;
@@ -198,34 +381,55 @@ impl Stack {
         result
     }
 
-    pub fn shutdown(&mut self, id: SocketId, how: Shutdown) -> Result<(), Errno> {
+    pub fn shutdown(&mut self, now: Instant, id: SocketId, how: Shutdown) -> Result<(), Errno> {
+        if is_tcp_id(id) {
+            let result = self.tcp.shutdown(now, id, how);
+            self.flush_tcp(now);
+            self.generation += 1;
+            return result;
+        }
         let result = self.udp.shutdown(id, how);
         self.generation += 1;
         result
     }
 
     pub fn local_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> {
+        if is_tcp_id(id) {
+            return self.tcp.local_addr(id);
+        }
         self.udp.local_addr(id)
     }
 
     pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> {
+        if is_tcp_id(id) {
+            return self.tcp.peer_addr(id);
+        }
         self.udp.peer_addr(id)
     }
 
     /// Readiness as Linux poll bits (`socket::poll_bits`).
     pub fn poll(&self, id: SocketId) -> u32 {
+        if is_tcp_id(id) {
+            return self.tcp.poll(id);
+        }
         self.udp.poll(id)
     }
 
     /// Count of wakeup-worthy events on this socket (sk_data_ready, sk_error_report, state
     /// changes); edge-triggered epoll reports an edge when it moved.
     pub fn activity(&self, id: SocketId) -> u64 {
+        if is_tcp_id(id) {
+            return self.tcp.wakeups(id).total();
+        }
         self.udp.activity(id)
     }
 
     /// The same wakeups by poll key, for edge-triggered epoll's key filter: an item listening
     /// only for EPOLLIN is not re-queued by a send's write-space wakeup.
     pub fn wakeups(&self, id: SocketId) -> WakeupCounts {
+        if is_tcp_id(id) {
+            return self.tcp.wakeups(id);
+        }
         self.udp.wakeups(id)
     }
 
@@ -233,7 +437,11 @@ impl Stack {
     /// keeps the error that ended a batch after at least one datagram (do_recvmmsg), unless
     /// it is EAGAIN. EBADF for a stale id.
     pub fn set_pending_error(&mut self, id: SocketId, errno: Errno) -> Result<(), Errno> {
-        let result = self.udp.set_pending_error(id, errno);
+        let result = if is_tcp_id(id) {
+            self.tcp.set_pending_error(id, errno)
+        } else {
+            self.udp.set_pending_error(id, errno)
+        };
         self.generation += 1;
         result
     }
@@ -248,12 +456,73 @@ impl Stack {
         name: i32,
         value: &[u8],
     ) -> Result<(), Errno> {
+        if is_tcp_id(id) {
+            // TCP_NODELAY, TCP_CORK off, SO_KEEPALIVE... may send at once.
+            let result = self.tcp.setsockopt(now, &self.ip, id, level, name, value);
+            self.flush_tcp(now);
+            self.generation += 1;
+            return result;
+        }
         let result = self
             .udp
             .setsockopt(now, &mut self.ip, id, level, name, value);
+        // What a membership option did to the interface's groups (IGMP reports follow).
+        let changes = self.udp.take_multicast_changes(id);
+        self.ip.apply_multicast_changes(now, &changes);
         self.run_loopback(now);
         self.generation += 1;
         result
+    }
+
+    /// Where the instructions of a SO_ATTACH_FILTER / SO_ATTACH_REUSEPORT_CBPF value (a
+    /// struct sock_fprog) are in the caller's memory: (address, bytes) when the kernel would
+    /// copy them; None for every other call. The shim copies them and calls
+    /// `setsockopt_with_program` (helper J).
+    pub fn setsockopt_program_location(
+        level: i32,
+        name: i32,
+        value: &[u8],
+    ) -> Option<(u64, usize)> {
+        crate::sockopt::socket_structured::program_location(level, name, value)
+    }
+
+    /// setsockopt of a classic socket filter with the instructions the shim copied from the
+    /// location `setsockopt_program_location` gave (None: the copy faulted, EFAULT).
+    pub fn setsockopt_with_program(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        value: &[u8],
+        program: Option<&[u8]>,
+    ) -> Result<(), Errno> {
+        // TCP sockets take the ordinary path (no filter runs on TCP yet: socket_structured
+        // refuses a program it was not handed, EINVAL).
+        if is_tcp_id(id) || Self::setsockopt_program_location(level, name, value).is_none() {
+            return self.setsockopt(now, id, level, name, value);
+        }
+        let copy = match program {
+            Some(bytes) => crate::sockopt::socket_structured::ProgramCopy::Read(bytes),
+            None => crate::sockopt::socket_structured::ProgramCopy::Fault,
+        };
+        let result = self.udp.attach_program(id, name, value, copy);
+        self.generation += 1;
+        result
+    }
+
+    /// getsockopt(SO_GET_FILTER): (bytes to copy out, length to write back), which differ:
+    /// sk_get_filter reports the instruction count and copies 8 bytes per instruction.
+    pub fn get_socket_filter(
+        &self,
+        id: SocketId,
+        optlen: usize,
+    ) -> Result<(Vec<u8>, usize), Errno> {
+        if is_tcp_id(id) {
+            // No filter is ever attached to a TCP socket here: sk_get_filter's "none".
+            return Ok((Vec::new(), 0));
+        }
+        self.udp.socket_filter(id, optlen)
     }
 
     /// setsockopt whose value the shim could not read (`optlen` bytes at a bad address): the
@@ -267,20 +536,91 @@ impl Stack {
         name: i32,
         optlen: usize,
     ) -> Result<(), Errno> {
+        if is_tcp_id(id) {
+            return self.tcp_setsockopt_unreadable(id, level, name, optlen);
+        }
         self.udp
             .setsockopt_unreadable(&self.ip, id, level, name, optlen)
+    }
+
+    /// For TCP: an unknown level is ENOPROTOOPT and an option that reads nothing proceeds
+    /// (as above); sock_setsockopt and do_tcp_setsockopt refuse a value shorter than an int
+    /// (EINVAL) before copying, which a zero-filled value of that length reproduces without
+    /// changing anything; everything else faults in the copy.
+    fn tcp_setsockopt_unreadable(
+        &mut self,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+    ) -> Result<(), Errno> {
+        const SOL_IP: i32 = 0;
+        const SOL_SOCKET: i32 = 1;
+        const SOL_TCP: i32 = 6;
+        self.tcp.check(id)?;
+        if !matches!(level, SOL_IP | SOL_SOCKET | SOL_TCP) {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        if optlen == 0 || (optlen < 4 && level != SOL_IP) {
+            let zeros = [0u8; 4];
+            return self
+                .tcp
+                .setsockopt(Instant::ZERO, &self.ip, id, level, name, &zeros[..optlen])
+                .and(Err(Errno::EFAULT));
+        }
+        Err(Errno::EFAULT)
     }
 
     /// getsockopt: returns the bytes to copy out, already sized as the kernel sizes them for
     /// a caller that offered `optlen` bytes (the shim copies them and writes back the length).
     pub fn getsockopt(
-        &self,
+        &mut self,
         id: SocketId,
         level: i32,
         name: i32,
         optlen: usize,
     ) -> Result<Vec<u8>, Errno> {
+        if is_tcp_id(id) {
+            const SOL_SOCKET: i32 = 1;
+            const SO_ERROR: i32 = 4;
+            let result = self.tcp.getsockopt(&self.ip, id, level, name, optlen);
+            if (level, name) == (SOL_SOCKET, SO_ERROR) {
+                // SO_ERROR consumes the pending error: POLLERR may have gone.
+                self.generation += 1;
+            }
+            return result;
+        }
         self.udp.getsockopt(&self.ip, id, level, name, optlen)
+    }
+
+    /// How many bytes of the caller's buffer getsockopt(level, name) reads before answering
+    /// (IP_MSFILTER and MCAST_MSFILTER: the header naming the group; 0 for the others). The
+    /// shim then passes what it read to `getsockopt_with_value`.
+    pub fn getsockopt_reads_value(level: i32, name: i32) -> usize {
+        crate::sockopt::get_reads_value(level, name)
+    }
+
+    /// getsockopt of an option that reads the caller's buffer: `value` is what it held (None
+    /// if it could not be read: the kernel's EFAULT, after its length check).
+    pub fn getsockopt_with_value(
+        &mut self,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        value: Option<&[u8]>,
+        optlen: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        if is_tcp_id(id) {
+            value.ok_or(Errno::EFAULT)?;
+            return self.tcp.getsockopt(&self.ip, id, level, name, optlen);
+        }
+        self.udp
+            .getsockopt_with_value(&self.ip, id, level, name, optlen, value)
+    }
+
+    /// The interface the stack owns (the netdevice ioctls describe it).
+    pub fn interface(&self) -> &crate::config::InterfaceConfig {
+        self.ip.interface()
     }
 
     /// Socket ioctls (FIONREAD/SIOCINQ, SIOCOUTQ, SIOCGSTAMP, SIOCGSTAMPNS): returns the bytes
@@ -292,6 +632,10 @@ impl Stack {
         request: u64,
         wall_now: WallTime,
     ) -> Result<Vec<u8>, Errno> {
+        if is_tcp_id(id) {
+            // SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK; SIOCGSTAMP* answer ENOENT.
+            return self.tcp.ioctl(id, request);
+        }
         self.udp.ioctl(id, request, wall_now)
     }
 
@@ -300,6 +644,29 @@ impl Stack {
         &self,
         id: SocketId,
     ) -> Result<(Option<core::time::Duration>, Option<core::time::Duration>), Errno> {
+        if is_tcp_id(id) {
+            return self.tcp.timeouts(id);
+        }
         self.udp.timeouts(id)
+    }
+
+    /// At process exit: tcp_close on every TCP socket the program still holds (the kernel
+    /// closes an exiting process's descriptors). The driver then keeps running the stack
+    /// while `tcp_unfinished` holds, so queued data and FINs still reach the peer.
+    pub fn close_all_tcp(&mut self, now: Instant) {
+        self.tcp.close_all(now);
+        self.flush_tcp(now);
+        self.generation += 1;
+    }
+
+    /// Some TCP connection still has data or a FIN the peer has not acknowledged.
+    pub fn tcp_unfinished(&self) -> bool {
+        self.tcp.unfinished()
+    }
+
+    /// After `close` of a TCP socket with SO_LINGER: whether its FIN is still unacknowledged
+    /// (tcp_close's sk_stream_wait_close waits while this holds, up to the linger time).
+    pub fn tcp_closing(&self, id: SocketId) -> bool {
+        is_tcp_id(id) && self.tcp.lingering(id)
     }
 }

@@ -57,6 +57,19 @@ pub struct WallTime {
     pub nsec: i64,
 }
 
+impl WallTime {
+    /// This time plus `elapsed` (normalised: 0 <= nsec < 1e9).
+    pub fn after(self, elapsed: Duration) -> WallTime {
+        let total = i128::from(self.sec) * 1_000_000_000
+            + i128::from(self.nsec)
+            + elapsed.as_nanos() as i128;
+        WallTime {
+            sec: total.div_euclid(1_000_000_000) as i64,
+            nsec: total.rem_euclid(1_000_000_000) as i64,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,4 +49,13 @@ pub struct IcmpError<'a> {
 pub trait Transports {
     fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery;
     fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>);
+
+    /// Whether a "fragmentation needed" `error` may teach the routing cache its MTU: the
+    /// transports' err handlers call ipv4_sk_update_pmtu only for a socket they found, and
+    /// ip_sk_accept_pmtu refuses sockets in IP_PMTUDISC_INTERFACE / OMIT mode.
+    /// The socket found gets a fresh route, made from the exception (ipv4_sk_update_pmtu's
+    /// sk_dst_set), so its IP_MTU shows the new value at once.
+    fn accepts_path_mtu(&mut self, _error: &IcmpError<'_>) -> bool {
+        true
+    }
 }

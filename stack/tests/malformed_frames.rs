@@ -419,6 +419,8 @@ fn counter_values(stack: &Stack) -> Vec<(String, u64)> {
     for (layer, entries) in [
         ("ip", counters.ip.entries()),
         ("udp", counters.udp.entries()),
+        ("igmp", counters.igmp.entries()),
+        ("tcp", counters.tcp.entries()),
     ] {
         for (name, value) in entries {
             values.push((format!("{layer}.{name}"), value));
@@ -470,6 +472,7 @@ impl World {
                 sec: 1_700_000_000,
                 nsec: 0,
             },
+            ..RxMeta::default()
         }
     }
 

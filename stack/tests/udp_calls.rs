@@ -190,7 +190,7 @@ fn run_script(script: &str) -> Vec<String> {
             }
             "shutdown" => {
                 let how = Shutdown::from_raw(args[0].parse().unwrap()).ok_or(Errno::EINVAL);
-                number(how.and_then(|how| stack.shutdown(id.unwrap(), how)), |_| {
+                number(how.and_then(|how| stack.shutdown(now, id.unwrap(), how)), |_| {
                     "0".into()
                 })
             }

@@ -3,7 +3,7 @@
 //! the udp/ modules for the functions copied).
 
 mod common;
-use common::{host_stack, udp_segment, OURS, OUR_MAC, PEER, PEER_MAC};
+use common::{ethernet, host_stack, ipv4_header, udp_frame, OURS, OUR_MAC, PEER, PEER_MAC};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use stack::cmsg::ControlMessages;
@@ -14,44 +14,6 @@ use stack::{Credentials, Errno, Instant, RecvArgs, RxMeta, SendArgs, SocketId, S
 
 fn sin(addr: Ipv4Addr, port: u16) -> Vec<u8> {
     encode_in(SocketAddrV4::new(addr, port)).to_vec()
-}
-
-fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, ttl: u8, payload_len: usize) -> Vec<u8> {
-    let total = 20 + payload_len;
-    let mut header = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        ttl,
-        protocol,
-        0,
-        0,
-    ];
-    header.extend_from_slice(&src.octets());
-    header.extend_from_slice(&dst.octets());
-    let sum = checksum::checksum(&header);
-    header[10..12].copy_from_slice(&sum.to_be_bytes());
-    header
-}
-
-fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut frame = OUR_MAC.to_vec();
-    frame.extend_from_slice(&PEER_MAC);
-    frame.extend_from_slice(&ethertype.to_be_bytes());
-    frame.extend_from_slice(payload);
-    frame
-}
-
-fn udp_frame(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
-    let segment = udp_segment(src, dst, payload);
-    let mut packet = ipv4_header(*src.ip(), *dst.ip(), 17, 64, segment.len());
-    packet.extend_from_slice(&segment);
-    ethernet(0x0800, &packet)
 }
 
 fn arp_reply() -> Vec<u8> {
@@ -130,6 +92,7 @@ fn peer_datagram_is_received_with_its_metadata() {
         &udp_frame(
             SocketAddrV4::new(PEER, 7),
             SocketAddrV4::new(OURS, 5000),
+            64,
             b"ping",
         ),
         meta(),
@@ -175,6 +138,7 @@ fn closed_port_draws_port_unreachable() {
         &udp_frame(
             SocketAddrV4::new(PEER, 7),
             SocketAddrV4::new(OURS, 9999),
+            64,
             b"x",
         ),
         meta(),

@@ -48,6 +48,14 @@ pub fn run<T>(
     let mut deadline: Option<Option<MonotonicInstant>> = None;
     loop {
         let step = engine.with_stack(|stack, now| match attempt(stack, now) {
+            // A send refused with EAGAIN while the socket is writable is not waiting for
+            // buffer space: inet_autobind found no free port (inet_send_prepare answers EAGAIN
+            // at once, blocking or not).
+            Err(Errno::EAGAIN)
+                if direction == Direction::Send && stack.poll(id) & stack::socket::poll_bits::POLLOUT != 0 =>
+            {
+                Step::Finished(Err(Errno::EAGAIN))
+            }
             Err(Errno::EAGAIN) if !nonblocking => {
                 // Reading the generation under the same lock as the failed attempt means no
                 // event between the two can be missed.

@@ -51,9 +51,11 @@ pub mod poll;
 pub mod receive;
 pub mod select;
 pub mod send;
+pub mod sendfile;
 pub mod signals;
 pub mod socket;
 pub mod sockopt;
+pub mod stream;
 
 /// What a hook body decided.
 pub enum Outcome<T> {
@@ -137,6 +139,9 @@ pub fn run_hook<R: FromMinusOne>(
     let saved_errno = errno();
     let outcome = catch_unwind(AssertUnwindSafe(body));
     drop(guard);
+    // A stream send that failed with EPIPE owes the thread a SIGPIPE: raised now, outside
+    // the shim, before errno is written (the kernel delivers it on the way out of the call).
+    stream::raise_deferred_signal();
     match outcome {
         Ok(Outcome::Real) => {
             set_errno(saved_errno);

@@ -19,6 +19,7 @@ use crate::hook;
 use crate::hooks::blocking::{self, Direction};
 use crate::hooks::io::{import_vector, is_nonblocking, with_buffer, MSG_CMSG_COMPAT};
 use crate::hooks::socket::{engine, sockaddr_in_bytes};
+use crate::hooks::stream;
 use crate::hooks::Outcome;
 use crate::usermem::{self, UIO_MAXIOV};
 
@@ -39,6 +40,9 @@ fn receive_on(
     flags: c_int,
     deliver: impl FnOnce(&RecvResult, &[u8]) -> Result<usize, Errno>,
 ) -> Result<usize, Errno> {
+    if stream::is_stream(socket) {
+        return stream::receive_stream(socket, capacity, control_capacity, flags, deliver);
+    }
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);
     with_buffer(&RECEIVE_BUFFER, |buffer| {
@@ -150,11 +154,18 @@ fn copy_out_message(
     let control_len = result.control.len().to_ne_bytes();
     let no_control = 0usize.to_ne_bytes();
 
+    // put_cmsg writes each message's header and data, never the padding between messages.
+    let control_ranges = stack::cmsg::written_ranges(&result.control);
     let build = |with_control: bool| {
         let mut batch = usermem::WriteBatch::new();
         if with_control {
             batch.scatter(iovecs, data);
-            batch.bytes(header.msg_control as usize, &result.control);
+            for range in &control_ranges {
+                batch.bytes(
+                    header.msg_control as usize + range.start,
+                    &result.control[range.clone()],
+                );
+            }
         }
         if !header.msg_name.is_null() {
             batch
@@ -176,12 +187,15 @@ fn copy_out_message(
             );
         batch
     };
+    // Parts: the data (0), one per control message (1..=n), then the address and the fields.
     const DATA_PART: usize = 0;
-    const CONTROL_PART: usize = 1;
+    let control_parts = 1..=control_ranges.len();
     match build(true).flush() {
         Ok(()) => Ok(()),
         Err(DATA_PART) => Err(Errno::EFAULT),
-        Err(CONTROL_PART) => build(false).flush().map_err(|_| Errno::EFAULT),
+        Err(part) if control_parts.contains(&part) => {
+            build(false).flush().map_err(|_| Errno::EFAULT)
+        }
         Err(_) => Err(Errno::EFAULT),
     }
 }

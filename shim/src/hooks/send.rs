@@ -18,6 +18,7 @@ use crate::hooks::blocking::{self, Direction};
 use crate::hooks::io::{import_vector, is_nonblocking, with_buffer, MSG_CMSG_COMPAT};
 use crate::hooks::receive::mmsghdr_address;
 use crate::hooks::socket::engine;
+use crate::hooks::stream;
 use crate::hooks::Outcome;
 use crate::usermem::{self, UIO_MAXIOV};
 
@@ -71,6 +72,16 @@ fn send_on(
     control: &[u8],
     flags: c_int,
 ) -> Result<usize, Errno> {
+    if stream::is_stream(socket) {
+        // tcp_sendmsg ignores the destination (no TCP Fast Open) once __sys_sendto has
+        // copied it (EFAULT), and sock_cmsg_send knows no TCP control message we serve.
+        if let Destination::User { address, len } = destination {
+            let mut prefix = [0u8; usermem::SOCKADDR_STORAGE_LEN];
+            usermem::read_into(address, &mut prefix[..len])?;
+        }
+        let _ = control;
+        return stream::send_stream(socket, iovecs, flags & !MSG_INTERNAL_SENDMSG_FLAGS);
+    }
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);
     let flags = flags & !MSG_INTERNAL_SENDMSG_FLAGS;

@@ -13,6 +13,7 @@ use crate::engine::{self, Engine};
 use crate::fdtable::{self, FileKind, OpenFile, SocketFile};
 use crate::hook;
 use crate::hooks::blocking::{self, Direction};
+use crate::hooks::stream;
 use crate::hooks::{real_result, Outcome};
 use crate::real;
 use crate::usermem;
@@ -141,6 +142,10 @@ hook! {
         let Some(socket) = fdtable::lookup_socket(fd) else { return Outcome::Real };
         Outcome::Done((|| {
             let address = usermem::read_sockaddr(addr as usize, len as c_int)?;
+            if stream::is_stream(&socket) {
+                stream::connect_stream(&socket, &address)?;
+                return Ok(0);
+            }
             engine()?.with_stack(|stack, now| stack.connect(now, socket.id, &address))?;
             Ok(0)
         })())
@@ -181,10 +186,7 @@ fn accept_socket(
             socket.id,
             Direction::Receive,
             nonblocking,
-            |stack, _now| {
-                let id = stack.accept(socket.id)?;
-                Ok((id, stack.peer_addr(id)))
-            },
+            |stack, _now| stack.accept(socket.id),
         )?;
         let close_stack_socket = || engine.with_stack(|stack, now| stack.close(now, id));
         let new_fd = match create_identity(socket.ty | flags) {
@@ -206,11 +208,10 @@ fn accept_socket(
             return Err(error);
         }
         if !addr.is_null() {
-            // do_accept: getname failing is ECONNABORTED; the copy-out comes before
+            // do_accept: the copy-out comes before
             // fd_install, so on failure the new socket and its fd are released.
-            let copied = peer.map_err(|_| Errno::ECONNABORTED).and_then(|peer| {
-                usermem::write_sockaddr(addr as usize, len as usize, &sockaddr_in_bytes(peer))
-            });
+            let copied =
+                usermem::write_sockaddr(addr as usize, len as usize, &sockaddr_in_bytes(peer));
             if let Err(error) = copied {
                 let file = fdtable::remove(new_fd);
                 unsafe { real::close(new_fd) };
@@ -265,7 +266,7 @@ hook! {
         let Some(socket) = fdtable::lookup_socket(fd) else { return Outcome::Real };
         Outcome::Done((|| {
             let how = Shutdown::from_raw(how).ok_or(Errno::EINVAL)?;
-            engine()?.with_stack(|stack, _now| stack.shutdown(socket.id, how))?;
+            engine()?.with_stack(|stack, now| stack.shutdown(now, socket.id, how))?;
             Ok(0)
         })())
     }

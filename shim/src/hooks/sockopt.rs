@@ -25,6 +25,8 @@ use crate::hooks::Outcome;
 use crate::usermem;
 
 const SOL_SOCKET: c_int = 1;
+/// SO_GET_FILTER (= SO_ATTACH_FILTER).
+const SO_GET_FILTER: c_int = 26;
 
 /// The most option bytes copied in. Every option's own limit is far below (IP_MSFILTER's is
 /// net.core.optmem_max), so a longer value still gets the stack's "too long" answer.
@@ -54,8 +56,25 @@ fn getsockopt_impl(
             return Err(error);
         }
     };
-    let value =
-        engine.with_stack(|stack, _now| stack.getsockopt(socket.id, level, name, offered))?;
+    // sk_get_filter writes 8 bytes per instruction but reports the instruction count.
+    if level == SOL_SOCKET && name == SO_GET_FILTER {
+        let (bytes, reported) =
+            engine.with_stack(|stack, _now| stack.get_socket_filter(socket.id, offered))?;
+        usermem::write_bytes(optval, &bytes)?;
+        usermem::write_struct::<c_int>(optlen, &(reported as c_int))?;
+        return Ok(0);
+    }
+    let reads = stack::Stack::getsockopt_reads_value(level, name);
+    let value = if reads > 0 {
+        // IP_MSFILTER / MCAST_MSFILTER read the caller's buffer first (its header names the
+        // group); an unreadable one is the stack's EFAULT, after its length check.
+        let input = usermem::read_bytes(optval, offered.min(reads)).ok();
+        engine.with_stack(|stack, _now| {
+            stack.getsockopt_with_value(socket.id, level, name, input.as_deref(), offered)
+        })?
+    } else {
+        engine.with_stack(|stack, _now| stack.getsockopt(socket.id, level, name, offered))?
+    };
     usermem::write_bytes(optval, &value)?;
     usermem::write_struct::<c_int>(optlen, &(value.len() as c_int))?;
     Ok(0)
@@ -85,6 +104,17 @@ fn setsockopt_impl(
         }
         Err(error) => return Err(error),
     };
+    // SO_ATTACH_FILTER / SO_ATTACH_REUSEPORT_CBPF: the struct sock_fprog points to the
+    // instructions, which the kernel copies after its own checks (EFAULT if unreadable).
+    if let Some((address, len)) = stack::Stack::setsockopt_program_location(level, name, &value) {
+        let program = usize::try_from(address)
+            .ok()
+            .and_then(|address| usermem::read_bytes(address, len).ok());
+        engine.with_stack(|stack, now| {
+            stack.setsockopt_with_program(now, socket.id, level, name, &value, program.as_deref())
+        })?;
+        return Ok(0);
+    }
     engine.with_stack(|stack, now| stack.setsockopt(now, socket.id, level, name, &value))?;
     Ok(0)
 }

@@ -84,6 +84,9 @@ ipv4_counters! {
     reasm_timeout,
     /// Fragments dropped because reassembly memory exceeded ipfrag_high_thresh.
     reasm_memory_exceeded,
+    /// Queues restarted because more than ipfrag_max_dist fragments of their source arrived
+    /// between two of theirs (ip_frag_too_far; IPSTATS_MIB_REASMFAILS).
+    reasm_too_far,
     // ----- ICMP -----
     /// Shorter than the 8-byte ICMP header.
     icmp_truncated,

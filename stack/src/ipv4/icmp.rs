@@ -281,20 +281,18 @@ impl Ipv4Layer {
                 (errno, fatal, u32::from(rest[0]))
             }
             _ => {
+                // icmp_unreach: "if (icmph->code == ICMP_EXC_FRAGTIME) goto out;" reassembly
+                // timeouts reach no transport (measured: counted in IcmpInTimeExcds only).
+                if code == crate::wire::icmp::time_exceeded::FRAGMENT_REASSEMBLY {
+                    self.counters.icmp_error_ignored += 1;
+                    return false;
+                }
                 let (errno, fatal) = TIME_EXCEEDED_ERROR;
                 (errno, fatal, 0)
             }
         };
         let quoted_src = quoted_packet.source();
         let quoted_dst = quoted_packet.destination();
-        if msg_type == message::DEST_UNREACHABLE
-            && code == unreachable::FRAG_NEEDED
-            && info != 0
-            && self.is_local_address(quoted_src)
-        {
-            // ipv4_sk_update_pmtu (the transports' err handlers call it for any socket).
-            self.pmtu.update(now, quoted_dst, self.iface.mtu, info);
-        }
         let error = IcmpError {
             icmp_type: msg_type,
             icmp_code: code,
@@ -311,6 +309,17 @@ impl Ipv4Layer {
             quoted_payload: &quoted[quoted_header_len..],
             datagram: Some(inbound),
         };
+        if msg_type == message::DEST_UNREACHABLE
+            && code == unreachable::FRAG_NEEDED
+            && upper.accepts_path_mtu(&error)
+        {
+            // ipv4_sk_update_pmtu, which the err handler calls before it reports the error.
+            // `info` may be 0 (ip_no_pmtu_disc=1, or a router that sent no MTU): the kernel
+            // then locks the path MTU at min_pmtu, as ip-sysctl.rst documents for mode 1.
+            let nexthop = route::Nexthop::for_destination(&self.iface, quoted_dst);
+            self.pmtu
+                .update(now, quoted_dst, nexthop, self.iface.mtu, info);
+        }
         upper.icmp_error(now, &error);
         self.counters.icmp_errors_delivered += 1;
         true
@@ -457,6 +466,7 @@ impl Ipv4Layer {
             tos,
             pmtu_mode: PmtuMode::Dont,
             options: options.as_slice(),
+            socket_options: None,
             payload: message,
             dont_route: false,
             socket_ident: None,

@@ -65,8 +65,9 @@ impl IdentGenerator {
 
 /// SipHash-1-3-style mixing of three words under a 128-bit key, standing in for the kernel's
 /// siphash_3u32: the values differ from the kernel's (its key is random anyway); what matters
-/// is that the bucket is a keyed, unpredictable function of the flow.
-fn keyed_hash(key: [u64; 2], a: u32, b: u32, c: u32) -> u64 {
+/// is that the bucket is a keyed, unpredictable function of the flow. TCP's initial sequence
+/// numbers and timestamp offsets use it as well (tcp/secure_seq.rs, as secure_seq.c does).
+pub(crate) fn keyed_hash(key: [u64; 2], a: u32, b: u32, c: u32) -> u64 {
     let mut v0 = key[0] ^ 0x736f_6d65_7073_6575;
     let mut v1 = key[1] ^ 0x646f_7261_6e64_6f6d;
     let mut v2 = key[0] ^ 0x6c79_6765_6e65_7261;

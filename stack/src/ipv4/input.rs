@@ -21,7 +21,16 @@ use crate::wire::WireError;
 /// How a datagram reached IPv4 input.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ingress {
+    /// The device it came in on (skb->dev): lo (1) for everything routed through loopback,
+    /// the interface for frames and for our broadcasts' looped-back copies.
     pub ifindex: u32,
+    /// inet_iif (rt_iif, else skb_iif): the interface transports report (IP_PKTINFO). A
+    /// looped-back datagram keeps its output route, whose rt_iif is the device of the local
+    /// route it matched (the interface for our own address, lo for 127/8) or the output
+    /// interface the sender named.
+    pub route_iif: u32,
+    /// IPCB(skb)->frag_max_size: the largest fragment of a reassembled datagram, else 0.
+    pub fragment_max_size: u16,
     /// The frame's destination MAC was broadcast/multicast (pkt_type != PACKET_HOST).
     pub link_broadcast: bool,
     /// Looped back by our own output (lo, or a broadcast copy).
@@ -73,12 +82,17 @@ impl Ipv4Layer {
             ethertype::IPV4 => {
                 let ingress = Ingress {
                     ifindex: self.iface.ifindex,
+                    route_iif: self.iface.ifindex,
+                    fragment_max_size: 0,
                     link_broadcast,
                     loopback: false,
                     meta,
                     options: CompiledOptions::default(),
                 };
-                self.receive_ipv4(now, packet.payload(), ingress, upper)
+                self.incoming_link_source = Some(packet.source());
+                let delivered = self.receive_ipv4(now, packet.payload(), ingress, upper);
+                self.incoming_link_source = None;
+                delivered
             }
             _ => {
                 self.counters.link_unknown_ethertype += 1;
@@ -120,7 +134,7 @@ impl Ipv4Layer {
         };
         // pskb_trim_rcsum: Ethernet padding past the total length is not data.
         let datagram = &bytes[..repr.buffer_len()];
-        let Some(destination) = self.classify(repr.src, repr.dst, ingress) else {
+        let Some(destination) = self.classify(repr.src, repr.dst, repr.protocol, ingress) else {
             return false;
         };
 
@@ -184,6 +198,7 @@ impl Ipv4Layer {
                 link_broadcast: whole.arrival.link_broadcast,
                 meta: whole.arrival.meta,
                 options: whole.arrival.options,
+                fragment_max_size: whole.max_size.min(usize::from(u16::MAX)) as u16,
                 ..ingress
             };
             return self.deliver_local(
@@ -215,6 +230,8 @@ impl Ipv4Layer {
             };
             let ingress = Ingress {
                 ifindex: arrival.ifindex,
+                route_iif: arrival.ifindex,
+                fragment_max_size: 0,
                 link_broadcast: arrival.link_broadcast,
                 loopback: false,
                 meta: arrival.meta,
@@ -259,15 +276,39 @@ impl Ipv4Layer {
     }
 
     /// ip_route_input_slow's checks for a host that does not forward. None: dropped (counted).
-    fn classify(&mut self, src: Ipv4Addr, dst: Ipv4Addr, ingress: Ingress) -> Option<Destination> {
+    fn classify(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        protocol: u8,
+        ingress: Ingress,
+    ) -> Option<Destination> {
         let iface = &self.iface;
         if ingress.loopback {
             // Our own output: destinations were routed already.
             if route::is_local(iface, dst) {
                 return Some(Destination::Local);
             }
-            if route::is_broadcast(iface, dst) {
+            // ip_mc_output's copy of a multicast sent out of the interface: the output route
+            // was RTCF_LOCAL, i.e. the host is a member (checked when it was looped back).
+            // Multicast is RTCF_MULTICAST, which every broadcast rule treats alike.
+            if ingress.ifindex != route::LOOPBACK_IFINDEX && dst.is_multicast() {
                 return Some(Destination::Broadcast);
+            }
+            // ip_mc_output's copy of a broadcast we sent out of the interface.
+            if ingress.ifindex != route::LOOPBACK_IFINDEX && route::is_broadcast(iface, dst) {
+                return Some(Destination::Broadcast);
+            }
+            // Routed out of lo for an address that is not ours (an output interface of lo:
+            // "assume on link"): __mkroute_output marks every route through lo RTCF_LOCAL,
+            // so ip_local_deliver takes it whatever its destination; only the limited
+            // broadcast is RTN_BROADCAST there.
+            if ingress.ifindex == route::LOOPBACK_IFINDEX {
+                return Some(if dst.is_broadcast() {
+                    Destination::Broadcast
+                } else {
+                    Destination::Local
+                });
             }
             self.counters.ip_not_for_us += 1;
             return None;
@@ -295,9 +336,23 @@ impl Ipv4Layer {
             return None;
         }
         if dst.is_multicast() {
-            // ip_check_mc_rcu: no group memberships are served yet.
-            self.counters.ip_multicast_dropped += 1;
-            return None;
+            // ip_route_input_rcu: only groups this host joined on the interface (and whose
+            // interface-level source filter lets `src` through: ip_check_mc_rcu); then
+            // ip_route_input_mc's source checks. Multicast routes are RTCF_MULTICAST, which
+            // the ICMP and UDP rules treat as they treat broadcast (`Destination::Broadcast`).
+            if !self.accepts_multicast(ingress.ifindex, dst, src, protocol) {
+                self.counters.ip_multicast_dropped += 1;
+                return None;
+            }
+            let zero_net = src.octets()[0] == 0;
+            if src.is_loopback()
+                || (zero_net && !is_local_multicast(dst) && protocol != super::igmp::PROTOCOL)
+                || (!zero_net && route::is_local(iface, src))
+            {
+                self.counters.ip_martian_source += 1;
+                return None;
+            }
+            return Some(Destination::Broadcast);
         }
         let destination = if dst == iface.addr {
             Destination::Local
@@ -336,16 +391,29 @@ impl Ipv4Layer {
             tos: packet.tos(),
             ident: packet.ident(),
             options: packet.options(),
+            compiled_options: ingress.options,
+            fragment_max_size: ingress.fragment_max_size,
             header: packet.header(),
             payload: packet.payload(),
-            ifindex: ingress.ifindex,
+            ifindex: ingress.route_iif,
             truesize,
             link_broadcast: ingress.link_broadcast,
-            ip_broadcast: destination == Destination::Broadcast,
+            ip_broadcast: destination == Destination::Broadcast
+                && !packet.destination().is_multicast(),
             meta: ingress.meta,
+            link_source: if ingress.loopback {
+                None
+            } else {
+                self.incoming_link_source
+            },
         };
         if inbound.protocol == crate::ip_proto::ICMP {
             return self.receive_icmp(now, &inbound, ingress, destination, upper);
+        }
+        // igmp_rcv (raw sockets, which would also see it, are not served).
+        if inbound.protocol == super::igmp::PROTOCOL {
+            self.receive_igmp(now, &inbound, ingress.ifindex, ingress.loopback);
+            return false;
         }
         let code = match upper.deliver(now, &inbound) {
             Delivery::Consumed => {
@@ -374,4 +442,9 @@ impl Ipv4Layer {
         );
         false
     }
+}
+
+/// ipv4_is_local_multicast: 224.0.0.0/24.
+fn is_local_multicast(address: Ipv4Addr) -> bool {
+    u32::from(address) & 0xffff_ff00 == 0xe000_0000
 }

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use super::arp_cache::NeighbourTable;
 pub use super::counters::Ipv4Counters;
-use super::fragment::Reassembly;
+use super::fragment::{Limits, Reassembly};
 use super::icmp_rate::IcmpRateLimiter;
 use super::ident::IdentGenerator;
 use super::loopback::LoopbackDatagram;
@@ -16,8 +16,8 @@ use super::{OutboundDatagram, Route};
 use crate::config::{InterfaceConfig, StackConfig, Sysctls};
 use crate::errno::Errno;
 use crate::random::Random;
-use crate::socket::RxMeta;
-use crate::time::Instant;
+use crate::socket::{PacketTags, RxMeta};
+use crate::time::{Instant, WallTime};
 use crate::transport::Transports;
 
 pub struct Ipv4Layer {
@@ -37,6 +37,21 @@ pub struct Ipv4Layer {
     /// The latest `now` any entry point was given: `route()` takes no time but must not use a
     /// path MTU that has expired.
     pub(super) clock: Instant,
+    /// A CLOCK_REALTIME reading and the `Instant` it was taken at (`set_wall_clock`): the
+    /// receive time of looped-back datagrams, which no driver stamps (the kernel stamps them
+    /// in netif_rx).
+    pub(super) wall_reference: Option<(Instant, WallTime)>,
+    /// skb->mark and skb->priority of the datagram being output (`send_tagged`), which a
+    /// looped-back copy keeps; zero otherwise (our own ICMP answers).
+    pub(super) outgoing_tags: PacketTags,
+    /// IP_MULTICAST_LOOP of the socket whose datagram is being output (`send_looping`):
+    /// ip_mc_output loops a multicast back to local members only when it is set.
+    pub(super) outgoing_multicast_loop: bool,
+    /// Group memberships of the interfaces and IGMP (`igmp.rs`).
+    pub(super) igmp: super::igmp::IgmpState,
+    /// The source MAC of the frame being received (`receive_frame`), for the link-layer
+    /// header a socket filter may read (InboundDatagram::link_source); None otherwise.
+    pub(super) incoming_link_source: Option<[u8; 6]>,
 }
 
 impl Ipv4Layer {
@@ -49,14 +64,40 @@ impl Ipv4Layer {
             sysctls: config.sysctls.clone(),
             rng,
             neighbours,
-            pmtu: PmtuCache::default(),
+            pmtu: PmtuCache::new(
+                config.sysctls.route_min_pmtu,
+                core::time::Duration::from_secs(u64::from(config.sysctls.route_mtu_expires_secs)),
+            ),
             idents,
-            reassembly: Reassembly::default(),
+            reassembly: Reassembly::new(Limits::from_sysctls(&config.sysctls)),
             icmp_limiter: IcmpRateLimiter::default(),
             loopback: VecDeque::new(),
             transmit: VecDeque::new(),
             counters: Ipv4Counters::default(),
             clock: Instant::ZERO,
+            wall_reference: None,
+            outgoing_tags: PacketTags::default(),
+            outgoing_multicast_loop: true,
+            igmp: super::igmp::IgmpState::new(
+                &config.sysctls,
+                config.interface.ifindex,
+                config.interface.mtu,
+                config.random_seed,
+            ),
+            incoming_link_source: None,
+        }
+    }
+
+    /// Records what CLOCK_REALTIME read at `now` (see `wall_reference`).
+    pub fn set_wall_clock(&mut self, now: Instant, wall: WallTime) {
+        self.wall_reference = Some((now, wall));
+    }
+
+    /// CLOCK_REALTIME at `now`, from the reference (zero without one).
+    pub(crate) fn wall_time_at(&self, now: Instant) -> WallTime {
+        match self.wall_reference {
+            Some((at, wall)) => wall.after(now.saturating_since(at)),
+            None => WallTime::default(),
         }
     }
 
@@ -85,16 +126,21 @@ impl Ipv4Layer {
 
     /// The earliest timer: an ARP retry or expiry, or a reassembly timeout.
     pub fn poll_at(&self) -> Option<Instant> {
-        [self.neighbours.poll_at(), self.reassembly.poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.neighbours.poll_at(),
+            self.reassembly.poll_at(),
+            self.igmp_poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant, upper: &mut dyn Transports) -> bool {
         self.tick(now);
         self.neighbour_timeouts(now);
         self.reassembly_timeouts(now);
+        self.igmp_timeouts(now);
         // A failed resolution reports through an ICMP error to ourselves (ipv4_link_failure),
         // which the loopback queue delivers.
         self.run_loopback(now, upper)
@@ -110,6 +156,25 @@ impl Ipv4Layer {
         route::route_output(&self.iface, &self.pmtu, self.clock, dst, oif, dont_route)
     }
 
+    /// IP_MTU of a socket whose cached route (sk_dst_cache) is `cached`, a route to `dst`:
+    /// dst_mtu of that route. A route made from a path MTU exception follows it; one cached
+    /// before an exception was created on its nexthop is obsolete and keeps the MTU it had
+    /// until a send revalidates it; any other reads what a lookup would.
+    pub fn cached_route_mtu(&self, cached: &Route, dst: Ipv4Addr) -> u32 {
+        let current = self
+            .route(dst, None, false)
+            .map_or(cached.mtu, |route| route.mtu);
+        if cached.local || cached.from_exception {
+            return current;
+        }
+        let nexthop = route::Nexthop::for_destination(&self.iface, dst);
+        if self.pmtu.generation(nexthop) != cached.nexthop_generation {
+            cached.mtu
+        } else {
+            current
+        }
+    }
+
     /// Is `addr` one of ours (inet_addr_type == RTN_LOCAL)? 127/8 counts.
     pub fn is_local_address(&self, addr: Ipv4Addr) -> bool {
         route::is_local(&self.iface, addr)
@@ -123,6 +188,34 @@ impl Ipv4Layer {
     pub fn send(&mut self, now: Instant, datagram: &OutboundDatagram<'_>) -> Result<(), Errno> {
         self.tick(now);
         self.output(now, datagram)
+    }
+
+    /// `send` of a datagram whose skb carries the sending socket's mark and priority: only a
+    /// looped-back copy shows them (to SO_RCVMARK / SO_RCVPRIORITY receivers).
+    pub fn send_tagged(
+        &mut self,
+        now: Instant,
+        datagram: &OutboundDatagram<'_>,
+        tags: PacketTags,
+    ) -> Result<(), Errno> {
+        self.outgoing_tags = tags;
+        let result = self.send(now, datagram);
+        self.outgoing_tags = PacketTags::default();
+        result
+    }
+
+    /// `send_tagged` with the sending socket's IP_MULTICAST_LOOP.
+    pub fn send_looping(
+        &mut self,
+        now: Instant,
+        datagram: &OutboundDatagram<'_>,
+        tags: PacketTags,
+        multicast_loop: bool,
+    ) -> Result<(), Errno> {
+        self.outgoing_multicast_loop = multicast_loop;
+        let result = self.send_tagged(now, datagram, tags);
+        self.outgoing_multicast_loop = true;
+        result
     }
 
     pub fn counters(&self) -> Ipv4Counters {

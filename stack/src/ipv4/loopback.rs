@@ -6,7 +6,7 @@ use super::input::Ingress;
 use super::layer::Ipv4Layer;
 use super::options::CompiledOptions;
 use super::route::LOOPBACK_IFINDEX;
-use crate::socket::RxMeta;
+use crate::socket::{PacketTags, RxMeta};
 use crate::time::Instant;
 use crate::transport::Transports;
 
@@ -19,12 +19,20 @@ pub(crate) struct LoopbackDatagram {
     pub datagram: Vec<u8>,
     /// 1 (lo) for local destinations; the interface for a looped-back broadcast copy.
     pub ifindex: u32,
+    /// rt_iif of the output route (see `Ingress::route_iif`).
+    pub route_iif: u32,
+    /// The sender's skb->mark and skb->priority, which loopback keeps.
+    pub tags: PacketTags,
 }
 
 impl Ipv4Layer {
-    pub(super) fn queue_loopback(&mut self, datagram: Vec<u8>, ifindex: u32) {
-        self.loopback
-            .push_back(LoopbackDatagram { datagram, ifindex });
+    pub(super) fn queue_loopback(&mut self, datagram: Vec<u8>, ifindex: u32, route_iif: u32) {
+        self.loopback.push_back(LoopbackDatagram {
+            datagram,
+            ifindex,
+            route_iif,
+            tags: self.outgoing_tags,
+        });
     }
 
     pub(super) fn drain_loopback(&mut self, now: Instant, upper: &mut dyn Transports) -> bool {
@@ -36,12 +44,15 @@ impl Ipv4Layer {
             self.counters.loopback_datagrams += 1;
             let ingress = Ingress {
                 ifindex: entry.ifindex,
+                route_iif: entry.route_iif,
+                fragment_max_size: 0,
                 link_broadcast: false,
                 loopback: true,
                 // Loopback skbs are CHECKSUM_UNNECESSARY: never rejected for their checksum.
                 meta: RxMeta {
                     checksum_trusted: true,
-                    ..RxMeta::default()
+                    timestamp: self.wall_time_at(now),
+                    tags: entry.tags,
                 },
                 options: CompiledOptions::default(),
             };

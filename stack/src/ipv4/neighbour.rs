@@ -158,6 +158,8 @@ impl Ipv4Layer {
     fn report_link_failure(&mut self, now: Instant, packet: &[u8]) {
         let ingress = Ingress {
             ifindex: self.iface.ifindex,
+            route_iif: self.iface.ifindex,
+            fragment_max_size: 0,
             link_broadcast: false,
             loopback: false,
             meta: RxMeta::default(),

@@ -1,7 +1,11 @@
-//! IP options as a host handles them (net/ipv4/ip_options.c): on receive, __ip_options_compile
+//! IP options as a host handles them (net/ipv4/ip_options.c). One compiler serves both of the
+//! kernel's callers of __ip_options_compile (`compile`, with `OptionsSource`): on receive it
 //! validates the list and writes our address and the time into record-route and timestamp
-//! options; an answer (ICMP reply or error) carries __ip_options_echo's copy of them, whose
-//! free slots ip_options_build fills when the answer is sent.
+//! options; for a socket's list (IP_OPTIONS, IP_RETOPTS: `socket_options.rs`) it only reserves
+//! those slots and takes a source route's first hop out. An answer (ICMP reply or error)
+//! carries __ip_options_echo's copy of received options; ip_options_build fills the free slots
+//! of answers and of a socket's datagrams (`fill_reserved_slots`), and ip_options_undo hands
+//! them back (`undo_reserved_slots`).
 
 use core::net::Ipv4Addr;
 
@@ -29,6 +33,8 @@ mod timestamp_flag {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CompiledOptions {
     pub source_route: Option<usize>,
+    /// opt->is_strictroute: the source route is strict (SSRR), not loose.
+    pub strict_route: bool,
     pub record_route: Option<usize>,
     /// A slot was filled in the record-route option (so an echo reserves the next one).
     pub record_route_needs_address: bool,
@@ -48,7 +54,7 @@ pub struct Receiving<'a> {
     pub is_foreign_unicast: &'a dyn Fn(Ipv4Addr) -> bool,
 }
 
-fn write_addr(bytes: &mut [u8], at: usize, addr: Ipv4Addr) {
+pub(super) fn write_addr(bytes: &mut [u8], at: usize, addr: Ipv4Addr) {
     if let Some(slot) = bytes.get_mut(at..at + 4) {
         slot.copy_from_slice(&addr.octets());
     }
@@ -59,18 +65,62 @@ fn read_addr(bytes: &[u8], at: usize) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
 }
 
-/// __ip_options_compile on the receive path, over a whole IP header (modified in place as the
-/// kernel modifies the skb). Err: the offset of the octet a parameter problem points at.
-pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<CompiledOptions, u8> {
+/// Who hands the list to __ip_options_compile: its `skb` argument.
+pub enum OptionsSource {
+    /// A received datagram (skb != NULL): our address and the time are written into the free
+    /// record-route and timestamp slots, a full timestamp option counts its overflow, and
+    /// every option type is accepted.
+    Received {
+        /// fib_compute_spec_dst: the address the datagram reached us at.
+        specific_destination: Ipv4Addr,
+        /// inet_current_timestamp: milliseconds since midnight UT.
+        timestamp_ms: u32,
+    },
+    /// A socket's list (skb == NULL: IP_OPTIONS, the IP_RETOPTS control message): slots are
+    /// only reserved, a source route's first hop is taken out, and unknown, security,
+    /// stream-id and CIPSO options and unknown timestamp flags need CAP_NET_RAW.
+    Socket {
+        /// ns_capable(CAP_NET_RAW).
+        cap_net_raw: bool,
+    },
+}
+
+/// What __ip_options_compile fills in struct ip_options: option offsets, and opt->faddr (a
+/// socket's source-route first hop).
+pub struct CompileResult {
+    pub compiled: CompiledOptions,
+    pub first_hop: Option<Ipv4Addr>,
+}
+
+/// __ip_options_compile over an option list (the bytes after the 20-byte header), modified in
+/// place as the kernel modifies it. Offsets in the result count from the IP header, as in
+/// struct ip_options. Err: the offset (from the IP header) of the octet a parameter problem
+/// points at (`pp_ptr - iph`); socket calls turn it into EINVAL.
+pub fn compile(
+    options: &mut [u8],
+    source: &OptionsSource,
+    is_foreign_unicast: &dyn Fn(Ipv4Addr) -> bool,
+) -> Result<CompileResult, usize> {
     let mut compiled = CompiledOptions::default();
-    let end = header.len();
-    let mut at = ipv4::HEADER_LEN;
-    let error = |offset: usize| Err(offset as u8);
+    let mut first_hop = None;
+    let received = match *source {
+        OptionsSource::Received {
+            specific_destination,
+            timestamp_ms,
+        } => Some((specific_destination, timestamp_ms)),
+        OptionsSource::Socket { .. } => None,
+    };
+    // "!skb && !ns_capable(net->user_ns, CAP_NET_RAW)"
+    let unprivileged_socket = matches!(source, OptionsSource::Socket { cap_net_raw: false });
+    let in_header = |at: usize| at + ipv4::HEADER_LEN;
+    let error = |at: usize| Err(at + ipv4::HEADER_LEN);
+    let end = options.len();
+    let mut at = 0;
     while at < end {
-        match header[at] {
+        match options[at] {
             kind::END => {
                 // Everything after END becomes END.
-                header[at + 1..end].fill(kind::END);
+                options[at + 1..end].fill(kind::END);
                 break;
             }
             kind::NOP => {
@@ -83,22 +133,33 @@ pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<Co
         if left < 2 {
             return error(at);
         }
-        let len = usize::from(header[at + 1]);
+        let len = usize::from(options[at + 1]);
         if len < 2 || len > left {
             return error(at);
         }
-        match header[at] {
+        match options[at] {
             kind::STRICT_SOURCE_ROUTE | kind::LOOSE_SOURCE_ROUTE => {
                 if len < 3 {
                     return error(at + 1);
                 }
-                if header[at + 2] < 4 {
+                if options[at + 2] < 4 {
                     return error(at + 2);
                 }
+                // RFC 1812 5.2.4.1: one source route only.
                 if compiled.source_route.is_some() {
                     return error(at);
                 }
-                compiled.source_route = Some(at);
+                if received.is_none() {
+                    // A socket's route must start at its first slot and hold whole addresses;
+                    // the first hop leaves the option and becomes the header destination.
+                    if options[at + 2] != 4 || len < 7 || (len - 3) & 3 != 0 {
+                        return error(at + 1);
+                    }
+                    first_hop = read_addr(options, at + 3);
+                    options.copy_within(at + 7..at + len, at + 3);
+                }
+                compiled.strict_route = options[at] == kind::STRICT_SOURCE_ROUTE;
+                compiled.source_route = Some(in_header(at));
             }
             kind::RECORD_ROUTE => {
                 if compiled.record_route.is_some() {
@@ -107,7 +168,7 @@ pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<Co
                 if len < 3 {
                     return error(at + 1);
                 }
-                let pointer = usize::from(header[at + 2]);
+                let pointer = usize::from(options[at + 2]);
                 if pointer < 4 {
                     return error(at + 2);
                 }
@@ -115,11 +176,13 @@ pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<Co
                     if pointer + 3 > len {
                         return error(at + 2);
                     }
-                    write_addr(header, at + pointer - 1, context.specific_destination);
-                    header[at + 2] += 4;
+                    if let Some((specific_destination, _)) = received {
+                        write_addr(options, at + pointer - 1, specific_destination);
+                    }
+                    options[at + 2] += 4;
                     compiled.record_route_needs_address = true;
                 }
-                compiled.record_route = Some(at);
+                compiled.record_route = Some(in_header(at));
             }
             kind::TIMESTAMP => {
                 if compiled.timestamp.is_some() {
@@ -128,11 +191,11 @@ pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<Co
                 if len < 4 {
                     return error(at + 1);
                 }
-                let pointer = usize::from(header[at + 2]);
+                let pointer = usize::from(options[at + 2]);
                 if pointer < 5 {
                     return error(at + 2);
                 }
-                let flag = header[at + 3] & 0x0f;
+                let flag = options[at + 3] & 0x0f;
                 if pointer <= len {
                     if pointer + 3 > len {
                         return error(at + 2);
@@ -142,67 +205,102 @@ pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<Co
                         timestamp_flag::ONLY => {
                             time_at = Some(at + pointer - 1);
                             compiled.timestamp_needs_time = true;
-                            header[at + 2] += 4;
+                            options[at + 2] += 4;
                         }
                         timestamp_flag::AND_ADDRESS => {
                             if pointer + 7 > len {
                                 return error(at + 2);
                             }
-                            write_addr(header, at + pointer - 1, context.specific_destination);
+                            if let Some((specific_destination, _)) = received {
+                                write_addr(options, at + pointer - 1, specific_destination);
+                            }
                             time_at = Some(at + pointer + 3);
                             compiled.timestamp_needs_address = true;
                             compiled.timestamp_needs_time = true;
-                            header[at + 2] += 8;
+                            options[at + 2] += 8;
                         }
                         timestamp_flag::PRESPECIFIED => {
                             if pointer + 7 > len {
                                 return error(at + 2);
                             }
-                            let listed = read_addr(header, at + pointer - 1)
+                            let listed = read_addr(options, at + pointer - 1)
                                 .unwrap_or(Ipv4Addr::UNSPECIFIED);
                             // Only the host whose address is listed next stamps it.
-                            if !(context.is_foreign_unicast)(listed) {
+                            if !is_foreign_unicast(listed) {
                                 time_at = Some(at + pointer + 3);
                                 compiled.timestamp_needs_time = true;
-                                header[at + 2] += 8;
+                                options[at + 2] += 8;
                             }
                         }
-                        _ => {}
+                        _ => {
+                            if unprivileged_socket {
+                                return error(at + 3);
+                            }
+                        }
                     }
-                    if let Some(time_at) = time_at {
-                        if let Some(slot) = header.get_mut(time_at..time_at + 4) {
-                            slot.copy_from_slice(&context.timestamp_ms.to_be_bytes());
+                    if let (Some(time_at), Some((_, timestamp_ms))) = (time_at, received) {
+                        if let Some(slot) = options.get_mut(time_at..time_at + 4) {
+                            slot.copy_from_slice(&timestamp_ms.to_be_bytes());
                         }
                     }
                 } else if flag != timestamp_flag::PRESPECIFIED {
-                    // Full: count the overflow in the high nibble, an error once it is 15.
-                    let overflow = header[at + 3] >> 4;
+                    // Full: the overflow counter in the high nibble, an error once it is 15;
+                    // a received option counts one more.
+                    let overflow = options[at + 3] >> 4;
                     if overflow == 15 {
                         return error(at + 3);
                     }
-                    header[at + 3] = flag | ((overflow + 1) << 4);
+                    if received.is_some() {
+                        options[at + 3] = flag | ((overflow + 1) << 4);
+                    }
                 }
-                compiled.timestamp = Some(at);
+                compiled.timestamp = Some(in_header(at));
             }
             kind::ROUTER_ALERT => {
                 if len < 4 {
                     return error(at + 1);
                 }
-                if header[at + 2] == 0 && header[at + 3] == 0 {
-                    compiled.router_alert = Some(at);
+                if options[at + 2] == 0 && options[at + 3] == 0 {
+                    compiled.router_alert = Some(in_header(at));
                 }
             }
             kind::CIPSO => {
+                if unprivileged_socket {
+                    return error(at);
+                }
                 // cipso_v4_validate with no CIPSO DOI configured (netlabel's default): a short
                 // option fails at its length, any other at its DOI.
                 return error(at + if len < 8 { 1 } else { 2 });
             }
-            // Security, stream id and unknown options are accepted on receive.
-            _ => {}
+            // IPOPT_SEC, IPOPT_SID and unknown types.
+            _ => {
+                if unprivileged_socket {
+                    return error(at);
+                }
+            }
         }
         at += len;
     }
-    Ok(compiled)
+    Ok(CompileResult {
+        compiled,
+        first_hop,
+    })
+}
+
+/// __ip_options_compile on the receive path, over a whole IP header (modified in place as the
+/// kernel modifies the skb). Err: the offset of the octet a parameter problem points at.
+pub fn compile_received(header: &mut [u8], context: &Receiving<'_>) -> Result<CompiledOptions, u8> {
+    let Some(options) = header.get_mut(ipv4::HEADER_LEN..) else {
+        return Ok(CompiledOptions::default());
+    };
+    let source = OptionsSource::Received {
+        specific_destination: context.specific_destination,
+        timestamp_ms: context.timestamp_ms,
+    };
+    // The offset is below MAX_HEADER_LEN (60), so it fits the ICMP pointer octet.
+    compile(options, &source, context.is_foreign_unicast)
+        .map(|result| result.compiled)
+        .map_err(|offset| offset as u8)
 }
 
 /// __ip_options_echo: the options an answer to this (compiled, received) header carries, and
@@ -267,35 +365,87 @@ pub fn echo(
     Some((Options::new(&out)?, echoed))
 }
 
+/// ip_options_undo's record-route and timestamp steps: hand back the slots compiling (or
+/// __ip_options_echo) reserved for our address and the time: "optptr[2] -= 4;
+/// memset(&optptr[optptr[2] - 1], 0, 4)" for each, and a prespecified timestamp's pointer
+/// moved back past its address too. `bytes` is the option list; offsets in `compiled` count
+/// from the IP header, 20 bytes before it. (The source-route step needs opt->faddr: see
+/// `SocketIpOptions::undo`.)
+pub fn undo_reserved_slots(bytes: &mut [u8], compiled: &CompiledOptions) {
+    let take_back = |bytes: &mut [u8], at: usize| -> Option<()> {
+        let pointer = bytes.get(at + 2)?.wrapping_sub(4);
+        bytes[at + 2] = pointer;
+        let slot = at + usize::from(pointer).checked_sub(1)?;
+        bytes.get_mut(slot..slot + 4)?.fill(0);
+        Some(())
+    };
+    let option_at = |offset: usize| offset.checked_sub(ipv4::HEADER_LEN);
+    if compiled.record_route_needs_address {
+        if let Some(at) = compiled.record_route.and_then(option_at) {
+            take_back(bytes, at);
+        }
+    }
+    if let Some(at) = compiled.timestamp.and_then(option_at) {
+        if compiled.timestamp_needs_time {
+            take_back(bytes, at);
+            if bytes.get(at + 3).map(|flags| flags & 0x0f) == Some(timestamp_flag::PRESPECIFIED) {
+                bytes[at + 2] = bytes[at + 2].wrapping_sub(4);
+            }
+        }
+        if compiled.timestamp_needs_address {
+            take_back(bytes, at);
+        }
+    }
+}
+
 /// ip_options_build for an answer we originate: our source address into the reserved
 /// record-route and timestamp slots, and the time.
 pub fn build(options: &mut Options, compiled: &CompiledOptions, src: Ipv4Addr, timestamp_ms: u32) {
     let mut bytes = options.as_slice().to_vec();
-    // Offsets in `compiled` count from the IP header; `bytes` starts after its 20 bytes.
-    let base = |offset: usize| offset - ipv4::HEADER_LEN;
-    if let (Some(rr), true) = (compiled.record_route, compiled.record_route_needs_address) {
-        let pointer = usize::from(bytes[base(rr) + 2]);
-        if let Some(at) = (base(rr) + pointer).checked_sub(5) {
-            write_addr(&mut bytes, at, src);
+    fill_reserved_slots(&mut bytes, compiled, src, timestamp_ms);
+    if let Some(rebuilt) = Options::new(&bytes) {
+        *options = rebuilt;
+    }
+}
+
+/// ip_options_build's slot filling, shared by answers and by a socket's datagrams: `src`
+/// (ip_rt_get_source: the header's source) into the reserved record-route and timestamp
+/// address slots, and the time into the timestamp slot. Compiling advanced each pointer past
+/// its reserved slots, so they sit at optptr[optptr[2] - 5] (and - 9 for the address of an
+/// address-and-time entry). `bytes` is the option list; offsets in `compiled` count from the
+/// IP header, 20 bytes before it.
+pub(super) fn fill_reserved_slots(
+    bytes: &mut [u8],
+    compiled: &CompiledOptions,
+    src: Ipv4Addr,
+    timestamp_ms: u32,
+) {
+    let slot_before_pointer = |bytes: &[u8], option: usize, back: usize| -> Option<usize> {
+        let at = option.checked_sub(ipv4::HEADER_LEN)?;
+        let pointer = usize::from(*bytes.get(at + 2)?);
+        (at + pointer).checked_sub(back)
+    };
+    if compiled.record_route_needs_address {
+        if let Some(at) = compiled
+            .record_route
+            .and_then(|rr| slot_before_pointer(bytes, rr, 5))
+        {
+            write_addr(bytes, at, src);
         }
     }
     if let Some(ts) = compiled.timestamp {
-        let pointer = usize::from(bytes[base(ts) + 2]);
         if compiled.timestamp_needs_address {
-            if let Some(at) = (base(ts) + pointer).checked_sub(9) {
-                write_addr(&mut bytes, at, src);
+            if let Some(at) = slot_before_pointer(bytes, ts, 9) {
+                write_addr(bytes, at, src);
             }
         }
         if compiled.timestamp_needs_time {
-            if let Some(at) = (base(ts) + pointer).checked_sub(5) {
-                if let Some(slot) = bytes.get_mut(at..at + 4) {
-                    slot.copy_from_slice(&timestamp_ms.to_be_bytes());
-                }
+            if let Some(slot) =
+                slot_before_pointer(bytes, ts, 5).and_then(|at| bytes.get_mut(at..at + 4))
+            {
+                slot.copy_from_slice(&timestamp_ms.to_be_bytes());
             }
         }
-    }
-    if let Some(rebuilt) = Options::new(&bytes) {
-        *options = rebuilt;
     }
 }
 

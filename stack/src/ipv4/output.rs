@@ -2,6 +2,7 @@
 //! ip_select_ident_segs, ip_do_fragment's fragment sizes, and the hand-off to loopback or the
 //! link.
 
+use super::input::milliseconds_since_midnight;
 use super::layer::Ipv4Layer;
 use super::route::{route_output, LOOPBACK_IFINDEX, LOOPBACK_MTU};
 use super::{OutboundDatagram, PmtuMode};
@@ -43,7 +44,16 @@ impl Ipv4Layer {
         } else {
             datagram.src
         };
-        let options = Options::new(datagram.options).ok_or(Errno::EINVAL)?;
+        // ip_options_build: a socket's compiled options get the final destination, our source
+        // address and the time of day written into their slots.
+        let options = match datagram.socket_options {
+            Some(socket) => socket.options.build(
+                socket.final_destination,
+                src,
+                milliseconds_since_midnight(self.wall_time_at(now)),
+            ),
+            None => Options::new(datagram.options).ok_or(Errno::EINVAL)?,
+        };
         let header_len = ipv4::HEADER_LEN + options.len();
         let total_len = header_len + datagram.payload.len();
 
@@ -78,10 +88,15 @@ impl Ipv4Layer {
             PmtuMode::Want => total_len <= path_mtu && !mtu_locked,
             PmtuMode::Dont | PmtuMode::Interface | PmtuMode::Omit => false,
         };
-        // ip_select_ident_segs: a DF datagram that may not be fragmented locally takes the
-        // socket's own counter (0 when unconnected); everything else the hashed counter.
-        let ident = if dont_fragment && !ignore_df {
-            datagram.socket_ident.unwrap_or(0)
+        // ip_select_ident_segs ("use the private generator as much as we can"): a connected
+        // socket's datagrams carry its own counter whatever their DF; an unconnected socket's
+        // DF datagram that may not be fragmented locally carries 0; the rest the hashed
+        // per-destination counter. (Measured on 6.18: a connected IP_PMTUDISC_DONT socket
+        // sends consecutive ids, an unconnected one ids with random gaps.)
+        let ident = if let Some(ident) = datagram.socket_ident {
+            ident
+        } else if dont_fragment && !ignore_df {
+            0
         } else {
             self.idents
                 .hashed(now, &mut self.rng, dst, src, datagram.protocol)
@@ -107,20 +122,52 @@ impl Ipv4Layer {
         }
 
         if route.local {
+            // rt_iif: the device of the local route matched, the interface for our own
+            // address ("local 198.18.0.2 dev eth0"), lo for 127/8; lo when the sender named lo
+            // (the lookup failed and "assume on link" took its orig_oif). (A transport sending
+            // to 0.0.0.0 passes the output interface the sender named, or lo.)
+            let route_iif = if dst == self.iface.addr && datagram.oif != Some(LOOPBACK_IFINDEX) {
+                self.iface.ifindex
+            } else {
+                LOOPBACK_IFINDEX
+            };
+            // __mkroute_output: a multicast route through lo is RTCF_LOCAL only when the host
+            // is a member on lo (ip_check_mc_rcu); otherwise nobody here gets it.
+            if dst.is_multicast()
+                && !self.accepts_multicast(LOOPBACK_IFINDEX, dst, src, datagram.protocol)
+            {
+                return Ok(());
+            }
             for packet in packets {
-                self.queue_loopback(packet, LOOPBACK_IFINDEX);
+                self.queue_loopback(packet, LOOPBACK_IFINDEX, route_iif);
             }
             return Ok(());
         }
         if route.broadcast {
             // ip_mc_output: a broadcast is also looped back to this host, whole.
-            self.queue_loopback(header.datagram(datagram.payload), self.iface.ifindex);
+            self.queue_loopback(
+                header.datagram(datagram.payload),
+                self.iface.ifindex,
+                self.iface.ifindex,
+            );
             for packet in packets {
                 self.push_frame(ethernet::BROADCAST, ethertype::IPV4, &packet);
             }
             return Ok(());
         }
         if route.multicast {
+            // ip_mc_output: with IP_MULTICAST_LOOP, a copy of the whole datagram goes to
+            // this host's members; the route is RTCF_LOCAL (ip_mc_output at all) only when
+            // the host joined the group on the output interface (ip_check_mc_rcu).
+            if self.outgoing_multicast_loop
+                && self.accepts_multicast(route.ifindex, dst, src, datagram.protocol)
+            {
+                self.queue_loopback(
+                    header.datagram(datagram.payload),
+                    route.ifindex,
+                    route.ifindex,
+                );
+            }
             // "Multicasts with ttl 0 must not go beyond the host."
             if datagram.ttl != 0 {
                 let mac = ethernet::ipv4_multicast_mac(dst);

@@ -24,9 +24,9 @@ use crate::time::Instant;
 pub const LOOPBACK_IFINDEX: u32 = 1;
 /// The loopback device's MTU (`ip link show lo`: mtu 65536).
 pub const LOOPBACK_MTU: u32 = 65536;
-/// net.ipv4.route.min_pmtu: a smaller learned MTU is clamped to this and locked.
+/// net.ipv4.route.min_pmtu's default: a smaller learned MTU is clamped to this and locked.
 pub const MIN_PMTU: u32 = 552;
-/// net.ipv4.route.mtu_expires: how long a learned path MTU lasts.
+/// net.ipv4.route.mtu_expires' default: how long a learned path MTU lasts.
 pub const PMTU_EXPIRES: Duration = Duration::from_secs(600);
 /// Bound on remembered path MTUs (the kernel bounds each nexthop's exception table likewise).
 const PMTU_ENTRIES_MAX: usize = 2048;
@@ -41,12 +41,33 @@ pub(super) struct PmtuEntry {
 }
 
 /// Learned path MTUs, by final destination (the kernel's fib_nh_exception key).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct PmtuCache {
     entries: BTreeMap<Ipv4Addr, PmtuEntry>,
+    /// Per nexthop (by `Nexthop`), how many exceptions were created on it: the generation
+    /// of its cached routes.
+    generations: BTreeMap<Nexthop, u64>,
+    /// net.ipv4.route.min_pmtu and mtu_expires, as read at start-up.
+    min_pmtu: u32,
+    expires: Duration,
+}
+
+impl Default for PmtuCache {
+    fn default() -> PmtuCache {
+        PmtuCache::new(MIN_PMTU, PMTU_EXPIRES)
+    }
 }
 
 impl PmtuCache {
+    pub(super) fn new(min_pmtu: u32, expires: Duration) -> PmtuCache {
+        PmtuCache {
+            entries: BTreeMap::new(),
+            generations: BTreeMap::new(),
+            min_pmtu,
+            expires,
+        }
+    }
+
     pub(super) fn lookup(&self, now: Instant, dst: Ipv4Addr) -> Option<PmtuEntry> {
         self.entries
             .get(&dst)
@@ -54,24 +75,39 @@ impl PmtuCache {
             .copied()
     }
 
-    /// __ip_rt_update_pmtu: only ever lowers the MTU; values below min_pmtu become min_pmtu and
-    /// lock the metric; an unchanged value only refreshes the expiry once half of it has passed.
-    pub(super) fn update(&mut self, now: Instant, dst: Ipv4Addr, link_mtu: u32, mtu: u32) {
+    /// The generation of `nexthop`'s cached routes (see `Route::nexthop_generation`).
+    pub(super) fn generation(&self, nexthop: Nexthop) -> u64 {
+        self.generations.get(&nexthop).copied().unwrap_or(0)
+    }
+
+    /// __ip_rt_update_pmtu: "if (ip_mtu_locked(dst)) return"; only ever lowers the MTU
+    /// ("if (old_mtu < mtu) return", old_mtu being ipv4_mtu of the route: the link MTU when
+    /// nothing is learned); a value below min_pmtu (0 included) becomes min(old, min_pmtu) and
+    /// locks the metric; an unchanged value refreshes the expiry only once half of
+    /// mtu_expires has passed.
+    pub(super) fn update(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        nexthop: Nexthop,
+        link_mtu: u32,
+        mtu: u32,
+    ) {
         let current = self.lookup(now, dst);
         if current.is_some_and(|entry| entry.locked) {
             return;
         }
-        let old_mtu = current.map_or(link_mtu, |entry| entry.mtu);
+        let old_mtu = current.map_or(link_mtu, |entry| entry.mtu.min(link_mtu));
         if old_mtu < mtu {
             return;
         }
-        let (mtu, locked) = if mtu < MIN_PMTU {
-            (old_mtu.min(MIN_PMTU), true)
+        let (mtu, locked) = if mtu < self.min_pmtu {
+            (old_mtu.min(self.min_pmtu), true)
         } else {
             (mtu, false)
         };
         if let Some(entry) = current {
-            if entry.mtu == mtu && !locked && now + PMTU_EXPIRES / 2 < entry.expires {
+            if entry.mtu == mtu && !locked && now + self.expires / 2 < entry.expires {
                 return;
             }
         }
@@ -88,14 +124,36 @@ impl PmtuCache {
                 }
             }
         }
+        if current.is_none() {
+            // update_or_create_fnhe, creating: "mark the cached routes for the nexthop stale".
+            *self.generations.entry(nexthop).or_insert(0) += 1;
+        }
         self.entries.insert(
             dst,
             PmtuEntry {
                 mtu,
                 locked,
-                expires: now + PMTU_EXPIRES,
+                expires: now + self.expires,
             },
         );
+    }
+}
+
+/// The nexthops a route can use (struct fib_nh of the connected route, or of the default
+/// route): exceptions, and the routes they make stale, belong to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Nexthop {
+    Connected,
+    Gateway,
+}
+
+impl Nexthop {
+    pub(super) fn for_destination(iface: &InterfaceConfig, dst: Ipv4Addr) -> Nexthop {
+        if on_link(iface, dst) {
+            Nexthop::Connected
+        } else {
+            Nexthop::Gateway
+        }
     }
 }
 
@@ -161,20 +219,24 @@ pub(super) fn route_output(
         local: true,
         broadcast: false,
         multicast: false,
+        nexthop_generation: 0,
+        from_exception: false,
     };
-    let link_route = |next_hop: Ipv4Addr, broadcast: bool, multicast: bool| Route {
-        src: iface.addr,
-        next_hop,
-        ifindex: iface.ifindex,
-        mtu: if broadcast || multicast {
-            iface.mtu
-        } else {
-            pmtu.lookup(now, dst)
-                .map_or(iface.mtu, |entry| entry.mtu.min(iface.mtu))
-        },
-        local: false,
-        broadcast,
-        multicast,
+    let link_route = |next_hop: Ipv4Addr, broadcast: bool, multicast: bool| {
+        let exception = (!broadcast && !multicast)
+            .then(|| pmtu.lookup(now, dst))
+            .flatten();
+        Route {
+            src: iface.addr,
+            next_hop,
+            ifindex: iface.ifindex,
+            mtu: exception.map_or(iface.mtu, |entry| entry.mtu.min(iface.mtu)),
+            local: false,
+            broadcast,
+            multicast,
+            nexthop_generation: pmtu.generation(Nexthop::for_destination(iface, dst)),
+            from_exception: exception.is_some(),
+        }
     };
 
     // dev_get_by_index: an interface the stack does not know is ENODEV.
@@ -192,8 +254,32 @@ pub(super) fn route_output(
         let loopback = Ipv4Addr::LOCALHOST;
         return Ok(loopback_route(loopback, loopback));
     }
-    // The local table: host-scope routes match even a link-scope (dont_route) lookup.
-    if dst.is_loopback() {
+    // An output interface of lo: the local routes through lo (127/8) match; nothing else
+    // leaves by lo, so "assume on link" sends everything else out of lo too, from the first
+    // address of scope link or wider (inet_select_addr: ours), and the input side delivers
+    // it locally (every route through lo is RTCF_LOCAL). Measured: a datagram to the peer,
+    // the remote, our own address or the subnet broadcast sent with an IP_PKTINFO ifindex of
+    // lo comes back to our own sockets; 255.255.255.255 stays a broadcast (SO_BROADCAST).
+    // A multicast (IP_MULTICAST_IF lo) is RTN_MULTICAST through lo: delivered to this host's
+    // members on lo only (output.rs), never on the wire.
+    if oif == Some(LOOPBACK_IFINDEX) {
+        let src = if dst.is_loopback() {
+            Ipv4Addr::LOCALHOST
+        } else {
+            iface.addr
+        };
+        return Ok(Route {
+            broadcast: dst.is_broadcast(),
+            multicast: dst.is_multicast(),
+            ..loopback_route(src, dst)
+        });
+    }
+    // The local table: host-scope routes match even a link-scope (dont_route) lookup. With
+    // the interface as output device, "local 127.0.0.0/8 dev lo" does not match and the main
+    // table decides: the default route, else "assume on link" (measured: the datagram goes
+    // to the gateway, and a source of 127.0.0.1 is EINVAL as for any loopback source on a
+    // real device).
+    if dst.is_loopback() && !bound_to_link {
         return Ok(loopback_route(Ipv4Addr::LOCALHOST, dst));
     }
     if dst == iface.addr {
@@ -349,11 +435,14 @@ mod tests {
         let mut cache = PmtuCache::default();
         let dst = Ipv4Addr::new(198, 19, 0, 2);
         let t = Instant::from_millis(1);
-        cache.update(t, dst, 1500, 1400);
+        let via = Nexthop::Gateway;
+        cache.update(t, dst, via, 1500, 1400);
         assert_eq!(cache.lookup(t, dst).unwrap().mtu, 1400);
-        cache.update(t, dst, 1500, 1450);
+        assert_eq!(cache.generation(via), 1);
+        cache.update(t, dst, via, 1500, 1450);
         assert_eq!(cache.lookup(t, dst).unwrap().mtu, 1400);
-        cache.update(t, dst, 1500, 300);
+        cache.update(t, dst, via, 1500, 300);
+        assert_eq!(cache.generation(via), 1, "updates do not make routes stale");
         let entry = cache.lookup(t, dst).unwrap();
         assert_eq!((entry.mtu, entry.locked), (552, true));
         assert!(cache.lookup(t + PMTU_EXPIRES, dst).is_none());

@@ -3,7 +3,11 @@
 //! socket carries (`values.rs`). Transports call `set` / `get` for SOL_SOCKET and SOL_IP and
 //! handle their own level (SOL_UDP, later SOL_TCP) themselves.
 
+mod ip_header_options;
+mod ip_structured;
+pub mod multicast;
 pub mod names;
+pub mod socket_structured;
 mod structured;
 pub mod table;
 pub mod values;
@@ -33,6 +37,11 @@ pub struct OptionContext<'a> {
     pub path_mtu: Option<u32>,
     /// optlen of the setsockopt being served.
     pub value_len: usize,
+    /// The host's interfaces, for the options that name one (IP_MULTICAST_IF,
+    /// IP_UNICAST_IF, the memberships).
+    pub devices: &'a multicast::Devices<'a>,
+    /// inet_num: the local port (IP_PROTOCOL reads it on a UDP socket).
+    pub local_port: u16,
 }
 
 /// setsockopt(level, name) for SOL_SOCKET and SOL_IP. Other levels answer ENOPROTOOPT
@@ -68,6 +77,30 @@ pub fn get(
     name: i32,
     optlen: usize,
 ) -> Result<Vec<u8>, Errno> {
+    get_with_value(options, context, level, name, optlen, None)
+}
+
+/// How many bytes of the caller's buffer getsockopt(level, name) reads before answering
+/// (IP_MSFILTER and MCAST_MSFILTER: the header naming the group whose filter is asked for);
+/// 0 for the options that only write it.
+pub fn get_reads_value(level: i32, name: i32) -> usize {
+    if level == level::SOL_IP {
+        ip_structured::get_reads_value(name)
+    } else {
+        0
+    }
+}
+
+/// `get` for the options that read the caller's buffer: `value` is what it held (None: it
+/// could not be read).
+pub fn get_with_value(
+    options: &SocketOptions,
+    context: &OptionContext<'_>,
+    level: i32,
+    name: i32,
+    optlen: usize,
+    value: Option<&[u8]>,
+) -> Result<Vec<u8>, Errno> {
     match level {
         level::SOL_SOCKET | level::SOL_IP => {}
         _ => return Err(Errno::EOPNOTSUPP),
@@ -80,6 +113,11 @@ pub fn get(
     // Both sk_getsockopt and do_ip_getsockopt read optlen as an int: negative is EINVAL.
     if optlen > i32::MAX as usize {
         return Err(Errno::EINVAL);
+    }
+    if level == level::SOL_IP {
+        if let Some(bytes) = ip_structured::get(options, context, name, optlen, value)? {
+            return Ok(bytes);
+        }
     }
     if let Some(bytes) = structured::get(options, context, level, name, optlen)? {
         return Ok(bytes);
@@ -97,7 +135,14 @@ pub fn get(
 /// SO_LINGER and the timeouts included); SO_BINDTODEVICE copies optlen bytes (nothing for 0);
 /// SOL_IP's integer options copy an int or a byte as soon as optlen >= 1; the multicast
 /// routing names refuse first; the other SOL_IP names copy nothing before refusing here.
-pub fn check_unreadable_value(level: i32, name: i32, optlen: usize) -> Result<(), Errno> {
+///
+/// `optmem_max` (net.core.optmem_max) bounds the filter options' length (ENOBUFS).
+pub fn check_unreadable_value(
+    level: i32,
+    name: i32,
+    optlen: usize,
+    optmem_max: u32,
+) -> Result<(), Errno> {
     match level {
         level::SOL_SOCKET if name == names::socket::SO_BINDTODEVICE => {
             if optlen == 0 {
@@ -109,9 +154,15 @@ pub fn check_unreadable_value(level: i32, name: i32, optlen: usize) -> Result<()
         level::SOL_SOCKET if optlen < 4 => Err(Errno::EINVAL),
         level::SOL_SOCKET => Err(Errno::EFAULT),
         level::SOL_IP if is_multicast_routing_option(name) => Err(multicast_routing_refusal()),
-        level::SOL_IP if optlen >= 1 && table::find(level::SOL_IP, name).is_some() => {
-            Err(Errno::EFAULT)
+        // The structured SOL_IP options check their length before copying.
+        level::SOL_IP if name == ip_header_options::IP_OPTIONS => {
+            ip_header_options::check_unreadable(optlen).map_or(Ok(()), Err)
         }
+        level::SOL_IP => match ip_structured::check_unreadable(false, name, optlen, optmem_max) {
+            Some(errno) => Err(errno),
+            None if optlen >= 1 && table::find(level::SOL_IP, name).is_some() => Err(Errno::EFAULT),
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -125,7 +176,8 @@ fn set_socket_level(
     // sk_setsockopt: SO_BINDTODEVICE has its own length rules; everything else needs an int
     // first, even names that turn out to be unknown.
     if name == names::socket::SO_BINDTODEVICE {
-        // Binding to a device is issue #3; refuse rather than pretend.
+        // It needs the host's devices, which only a transport knows: UDP serves it before
+        // calling here (udp/options.rs); a transport that does not is refused, not pretended.
         return Err(Errno::ENOPROTOOPT);
     }
     if value.len() < 4 {
@@ -207,9 +259,13 @@ fn apply(
     setter(options, context, value)
 }
 
-/// A native int from the first 4 bytes (callers checked the length).
-fn read_int(value: &[u8]) -> i32 {
-    i32::from_ne_bytes([value[0], value[1], value[2], value[3]])
+/// A native int from the first 4 bytes. Callers check the length first, each with the errno
+/// its kernel function gives; a shorter value reads 0 instead of panicking.
+pub(crate) fn read_int(value: &[u8]) -> i32 {
+    value
+        .get(..4)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, i32::from_ne_bytes)
 }
 
 /// do_ip_setsockopt's decoding: int if optlen >= 4, else one unsigned byte, else 0.

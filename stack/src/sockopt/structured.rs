@@ -17,11 +17,24 @@ const TIMEVAL_LEN: usize = 16;
 /// Some(result) if (level, name) is a structured option.
 pub fn set(
     options: &mut SocketOptions,
-    _context: &OptionContext<'_>,
+    context: &OptionContext<'_>,
     level: i32,
     name: i32,
     value: &[u8],
 ) -> Option<Result<(), Errno>> {
+    if level == level::SOL_IP {
+        if name == super::ip_header_options::IP_OPTIONS {
+            return Some(super::ip_header_options::set(options, context, value));
+        }
+        if let Some(result) = super::ip_structured::set(options, context, name, value) {
+            return Some(result);
+        }
+    }
+    if level == level::SOL_SOCKET {
+        if let Some(result) = super::socket_structured::set(options, context, name, value) {
+            return Some(result);
+        }
+    }
     match (level, name) {
         (level::SOL_SOCKET, socket::SO_LINGER) => Some(set_linger(options, value)),
         (level::SOL_SOCKET, socket::SO_RCVTIMEO_OLD | socket::SO_RCVTIMEO_NEW) => {
@@ -45,6 +58,14 @@ pub fn get(
     name: i32,
     optlen: usize,
 ) -> Result<Option<Vec<u8>>, Errno> {
+    if level == level::SOL_SOCKET {
+        if let Some(bytes) = super::socket_structured::get(options, context, name, optlen)? {
+            return Ok(Some(bytes));
+        }
+    }
+    if level == level::SOL_IP && name == super::ip_header_options::IP_OPTIONS {
+        return Ok(Some(super::ip_header_options::get(options, optlen)));
+    }
     let full = match (level, name) {
         (level::SOL_SOCKET, name) if is_for_other_families(name) => return Err(Errno::EOPNOTSUPP),
         (level::SOL_SOCKET, socket::SO_LINGER) => {

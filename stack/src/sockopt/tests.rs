@@ -5,6 +5,16 @@ use core::cell::Cell;
 use super::names::{ip, level, socket};
 use super::*;
 
+/// lo and one interface, 198.18.0.2 with index 2, routing everything through it.
+fn route_through_link(_: core::net::Ipv4Addr) -> Option<u32> {
+    Some(2)
+}
+const TEST_DEVICES: multicast::Devices<'static> = multicast::Devices {
+    link_index: 2,
+    link_address: core::net::Ipv4Addr::new(198, 18, 0, 2),
+    route_interface: &route_through_link,
+};
+
 struct Fixture {
     options: SocketOptions,
     sysctls: Sysctls,
@@ -36,6 +46,8 @@ impl Fixture {
             listening: false,
             path_mtu: None,
             value_len: value.len(),
+            devices: &TEST_DEVICES,
+            local_port: 0,
         };
         set(&mut self.options, &context, level, name, value)
     }
@@ -50,6 +62,8 @@ impl Fixture {
             listening: false,
             path_mtu: None,
             value_len: 0,
+            devices: &TEST_DEVICES,
+            local_port: 0,
         };
         get(&self.options, &context, level, name, optlen)
     }

@@ -58,16 +58,24 @@ impl UdpLayer {
             address: requested.addr,
             reuse_address: socket.options.reuse_address,
             reuse_port: socket.options.reuse_port,
+            device: socket.options.bound_device,
+            has_reuseport_group: socket.options.reuseport_group_before_bind,
         };
         let flavor = socket.flavor;
-        let port = if requested.port == 0 {
+        let range = socket
+            .options
+            .ephemeral_port_range(sysctls.ip_local_port_range);
+        // "if (snum || !(inet->bind_address_no_port || ...))": with IP_BIND_ADDRESS_NO_PORT
+        // and port 0, bind only records the address; the port is chosen when the socket is
+        // first used (inet_autobind, from connect or send), on that address.
+        let defer_port = requested.port == 0 && socket.options.bind_address_no_port;
+        let port = if defer_port {
+            0
+        } else if requested.port == 0 {
             // udp_lib_get_port(sk, 0) fails with EADDRINUSE from bind.
             let random = self.random.next_u32();
-            self.ports_mut(flavor).claim_ephemeral(
-                sysctls.ip_local_port_range,
-                random,
-                &claimant,
-            )?
+            self.ports_mut(flavor)
+                .claim_ephemeral(range, random, &claimant)?
         } else {
             self.ports_mut(flavor).claim(requested.port, &claimant)?;
             requested.port
@@ -95,9 +103,13 @@ impl UdpLayer {
             address: socket.receive_address,
             reuse_address: socket.options.reuse_address,
             reuse_port: socket.options.reuse_port,
+            device: socket.options.bound_device,
+            has_reuseport_group: socket.options.reuseport_group_before_bind,
         };
         let flavor = socket.flavor;
-        let range = self.sysctls.ip_local_port_range;
+        let range = socket
+            .options
+            .ephemeral_port_range(self.sysctls.ip_local_port_range);
         let random = self.random.next_u32();
         let port = self
             .ports_mut(flavor)
@@ -105,5 +117,21 @@ impl UdpLayer {
             .map_err(|_| Errno::EAGAIN)?;
         self.sockets.get_mut(id)?.local_port = port;
         Ok(())
+    }
+
+    /// The socket's bound device changed (SO_BINDTODEVICE, SO_BINDTOIFINDEX): the port table
+    /// compares the new one from now on (udp_lib_lport_inuse reads sk_bound_dev_if).
+    pub(super) fn sync_port_device(&mut self, id: SocketId) {
+        let Ok(socket) = self.sockets.get(id) else {
+            return;
+        };
+        let (flavor, port, device) = (
+            socket.flavor,
+            socket.local_port,
+            socket.options.bound_device,
+        );
+        if port != 0 {
+            self.ports_mut(flavor).set_device(port, id, device);
+        }
     }
 }

@@ -41,8 +41,13 @@ impl UdpLayer {
         socket.route_cached = false;
         let source = socket.source_address;
         let destination = resolve_unspecified_destination(requested.addr, source);
-        // ip_route_connect (RT_CONN_FLAGS: SO_DONTROUTE keeps it on-link).
-        let route = network.route(destination, None, socket.options.dont_route)?;
+        // ip_route_connect (RT_CONN_FLAGS: SO_DONTROUTE keeps it on-link). The output device
+        // is the bound one (__ip4_datagram_connect: oif = sk->sk_bound_dev_if), else
+        // IP_MULTICAST_IF's or IP_UNICAST_IF's interface for the destination.
+        let oif = socket
+            .options
+            .output_interface(socket.options.bound_device_oif(), destination);
+        let route = network.route(destination, oif, socket.options.dont_route)?;
         if !source.is_unspecified() {
             check_source_address(network, source, &route, socket.options.transparent)?;
         }
@@ -62,6 +67,7 @@ impl UdpLayer {
         let socket = self.sockets.get_mut(id)?;
         socket.ident = ident;
         socket.route_cached = true;
+        socket.route_snapshot = Some(route);
         let (flavor, port, address) = (socket.flavor, socket.local_port, socket.receive_address);
         if rehash {
             self.ports_mut(flavor).change_address(port, id, address);

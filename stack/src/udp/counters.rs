@@ -25,6 +25,14 @@ pub struct UdpCounters {
     pub icmp_errors_no_socket: u64,
     /// IPv4 refused a datagram with ENOBUFS and IP_RECVERR was off (UDP_MIB_SNDBUFERRORS).
     pub send_buffer_errors: u64,
+    /// An error for the IP_RECVERR queue found the receive buffer full (sock_queue_err_skb:
+    /// -ENOMEM), so only sk_err reports it.
+    pub error_queue_full: u64,
+    /// Taken by a UDP_ENCAP_ESPINUDP socket's xfrm4_udp_encap_rcv: NAT keepalives, and ESP
+    /// packets that IPsec drops for want of a security association (XfrmInNoStates).
+    pub encapsulation_consumed: u64,
+    /// Dropped by the socket's filter (SO_ATTACH_FILTER returned 0: sk_filter_trim_cap).
+    pub filter_dropped: u64,
 }
 
 impl CounterSet for UdpCounters {
@@ -41,6 +49,9 @@ impl CounterSet for UdpCounters {
             ("icmp_errors", self.icmp_errors),
             ("icmp_errors_no_socket", self.icmp_errors_no_socket),
             ("send_buffer_errors", self.send_buffer_errors),
+            ("error_queue_full", self.error_queue_full),
+            ("encapsulation_consumed", self.encapsulation_consumed),
+            ("filter_dropped", self.filter_dropped),
         ]
     }
 }

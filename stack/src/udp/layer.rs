@@ -34,10 +34,16 @@ pub struct UdpLayer {
     pub(super) interface_address: Ipv4Addr,
     pub(super) interface_mtu: u32,
     pub(super) interface_index: u32,
+    /// The interface's name, for SO_BINDTODEVICE.
+    pub(super) interface_name: String,
     pub(super) random: Random,
     /// Secret of the SO_REUSEPORT hash (udp_ehash_secret).
     pub(super) hash_secret: u32,
     pub(super) counters: UdpCounters,
+    /// Orders SO_ATTACH_REUSEPORT_CBPF attachments (a group runs the latest), udp/filter.rs.
+    pub(super) program_sequence: u64,
+    /// The interface's MAC: the destination of the link-layer header a filter may read.
+    pub(super) interface_mac: [u8; 6],
 }
 
 impl UdpLayer {
@@ -53,9 +59,12 @@ impl UdpLayer {
             interface_address: config.interface.addr,
             interface_mtu: config.interface.mtu,
             interface_index: config.interface.ifindex,
+            interface_name: config.interface.name.clone(),
             random,
             hash_secret,
             counters: UdpCounters::default(),
+            program_sequence: 0,
+            interface_mac: config.interface.mac,
         }
     }
 
@@ -241,6 +250,20 @@ impl UdpLayer {
         optlen: usize,
     ) -> Result<Vec<u8>, Errno> {
         self.getsockopt_with(ip, id, level, name, optlen)
+    }
+
+    /// getsockopt of an option that reads the caller's buffer first (IP_MSFILTER,
+    /// MCAST_MSFILTER); `value` is what it held, None if it could not be read.
+    pub fn getsockopt_with_value(
+        &self,
+        ip: &Ipv4Layer,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+        value: Option<&[u8]>,
+    ) -> Result<Vec<u8>, Errno> {
+        self.getsockopt_reading(ip, id, level, name, optlen, value)
     }
 
     /// `wall_now`: CLOCK_REALTIME, for SIOCGSTAMP(NS) (see `poll::ioctl`).

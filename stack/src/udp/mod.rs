@@ -3,17 +3,22 @@
 //! Map: `layer.rs` is the public face the `Stack` calls; `socket.rs` is one socket's state;
 //! `table.rs` holds the sockets, `ports.rs` the port reservations (the one interface to move
 //! to shared memory later); `bind.rs`, `connect.rs`, `send.rs`, `recv.rs`, `deliver.rs`
-//! (input and demux), `icmp.rs` (udp_err), `poll.rs` (readiness and ioctls) and `options.rs`
+//! (input and demux), `filter.rs` (socket filters: SO_ATTACH_FILTER's program run before
+//! queueing, reuseport group programs), `icmp.rs` (udp_err), `error_queue.rs` (IP_RECVERR's queue), `poll.rs` (readiness and ioctls) and `options.rs`
 //! follow the kernel functions they copy; `network.rs` is what UDP needs from IPv4.
 
 mod bind;
 mod connect;
 mod counters;
 mod deliver;
+mod error_queue;
+mod filter;
 mod icmp;
 mod layer;
+mod multicast;
 mod network;
 mod options;
+mod pmtu;
 mod poll;
 mod ports;
 mod recv;

@@ -5,7 +5,8 @@ use core::net::Ipv4Addr;
 
 use crate::errno::Errno;
 use crate::ipv4::{Ipv4Layer, OutboundDatagram, Route};
-use crate::time::Instant;
+use crate::socket::PacketTags;
+use crate::time::{Instant, WallTime};
 
 pub(crate) trait Network {
     /// ip_route_output for `dst` (see `Ipv4Layer::route`).
@@ -14,10 +15,40 @@ pub(crate) trait Network {
     fn is_local_address(&self, addr: Ipv4Addr) -> bool;
     /// inet_addr_type == RTN_BROADCAST.
     fn is_broadcast_address(&self, addr: Ipv4Addr) -> bool;
+    /// dst_mtu of a route a socket cached earlier (see `Ipv4Layer::cached_route_mtu`).
+    fn cached_route_mtu(&self, cached: &Route, dst: Ipv4Addr) -> u32 {
+        self.route(dst, None, false)
+            .map_or(cached.mtu, |route| route.mtu)
+    }
 }
 
 pub(crate) trait NetworkOutput: Network {
     fn send(&mut self, now: Instant, datagram: &OutboundDatagram<'_>) -> Result<(), Errno>;
+    /// `send`, with the skb's mark and priority (kept only by looped-back copies).
+    fn send_tagged(
+        &mut self,
+        now: Instant,
+        datagram: &OutboundDatagram<'_>,
+        _tags: PacketTags,
+    ) -> Result<(), Errno> {
+        self.send(now, datagram)
+    }
+    /// `send_tagged` of a socket's datagram with its IP_MULTICAST_LOOP (whether a multicast
+    /// is looped back to this host's members, ip_mc_output).
+    fn send_looping(
+        &mut self,
+        now: Instant,
+        datagram: &OutboundDatagram<'_>,
+        tags: PacketTags,
+        _multicast_loop: bool,
+    ) -> Result<(), Errno> {
+        self.send_tagged(now, datagram, tags)
+    }
+    /// CLOCK_REALTIME at `now`, for what the stack stamps itself (a local error's skb gets its
+    /// time when recvmsg reads it; the stack stamps it when queued). Zero when unknown.
+    fn wall_time(&self, _now: Instant) -> WallTime {
+        WallTime::default()
+    }
 }
 
 impl Network for Ipv4Layer {
@@ -32,11 +63,38 @@ impl Network for Ipv4Layer {
     fn is_broadcast_address(&self, addr: Ipv4Addr) -> bool {
         Ipv4Layer::is_broadcast_address(self, addr)
     }
+
+    fn cached_route_mtu(&self, cached: &Route, dst: Ipv4Addr) -> u32 {
+        Ipv4Layer::cached_route_mtu(self, cached, dst)
+    }
 }
 
 impl NetworkOutput for Ipv4Layer {
     fn send(&mut self, now: Instant, datagram: &OutboundDatagram<'_>) -> Result<(), Errno> {
         Ipv4Layer::send(self, now, datagram)
+    }
+
+    fn send_tagged(
+        &mut self,
+        now: Instant,
+        datagram: &OutboundDatagram<'_>,
+        tags: PacketTags,
+    ) -> Result<(), Errno> {
+        Ipv4Layer::send_tagged(self, now, datagram, tags)
+    }
+
+    fn wall_time(&self, now: Instant) -> WallTime {
+        Ipv4Layer::wall_time_at(self, now)
+    }
+
+    fn send_looping(
+        &mut self,
+        now: Instant,
+        datagram: &OutboundDatagram<'_>,
+        tags: PacketTags,
+        multicast_loop: bool,
+    ) -> Result<(), Errno> {
+        Ipv4Layer::send_looping(self, now, datagram, tags, multicast_loop)
     }
 }
 

@@ -26,9 +26,8 @@ pub mod request {
 pub(super) fn poll_bits(socket: &UdpSocket) -> u32 {
     let mut mask = 0;
     // "if (sk->sk_err || !skb_queue_empty_lockless(&sk->sk_error_queue)) mask |= EPOLLERR |
-    // (sock_flag(sk, SOCK_SELECT_ERR_QUEUE) ? EPOLLPRI : 0)". The error queue (issue #4) will
-    // raise them too.
-    if socket.error.get().is_some() {
+    // (sock_flag(sk, SOCK_SELECT_ERR_QUEUE) ? EPOLLPRI : 0)".
+    if socket.error.get().is_some() || !socket.error_queue.is_empty() {
         mask |= POLLERR;
         if socket.options.select_error_queue {
             mask |= POLLPRI;
@@ -40,8 +39,14 @@ pub(super) fn poll_bits(socket: &UdpSocket) -> u32 {
     if socket.read_shut && socket.write_shut {
         mask |= POLLHUP;
     }
-    if !socket.receive_queue.is_empty() {
+    if let Some(first) = socket.receive_queue.front() {
         mask |= POLLIN | POLLRDNORM;
+        // udp_poll's first_packet_length verifies the first datagram's checksum (for a
+        // blocking file not shut down for reading; the stack does not see O_NONBLOCK, so it
+        // does this for every caller).
+        if !socket.read_shut {
+            first.complete_checksum();
+        }
     }
     // sock_writeable: sk_wmem_alloc < sk_sndbuf / 2.
     if (send_memory(socket) as i64) < i64::from(socket.options.send_buffer >> 1) {
@@ -68,6 +73,10 @@ pub(super) fn ioctl(
     match request {
         // first_packet_length: the payload size of the next datagram, 0 when none.
         request::SIOCINQ => {
+            // first_packet_length: the checksum of the first datagram is verified.
+            if let Some(first) = socket.receive_queue.front() {
+                first.complete_checksum();
+            }
             let length = socket.receive_queue.front().map_or(0, |d| d.payload.len());
             Ok((length as i32).to_ne_bytes().to_vec())
         }

@@ -28,6 +28,8 @@ pub(crate) struct PortBinding {
     pub address: Ipv4Addr,
     pub reuse_address: bool,
     pub reuse_port: bool,
+    /// sk_bound_dev_if (SO_BINDTODEVICE / SO_BINDTOIFINDEX), 0 when unbound.
+    pub device: u32,
     /// Position in the port chain (higher = nearer the head).
     pub bind_order: u64,
     /// Position in the port+address chain (higher = nearer the head).
@@ -41,6 +43,11 @@ pub(crate) struct Claimant {
     pub address: Ipv4Addr,
     pub reuse_address: bool,
     pub reuse_port: bool,
+    /// sk_bound_dev_if, 0 when unbound.
+    pub device: u32,
+    /// It already has a reuseport group (sk_reuseport_cb, from SO_ATTACH_REUSEPORT_CBPF
+    /// before bind): SO_REUSEPORT does not let it share a port.
+    pub has_reuseport_group: bool,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +60,13 @@ pub(crate) struct PortTable {
 /// wildcard.
 fn addresses_overlap(a: Ipv4Addr, b: Ipv4Addr) -> bool {
     a == b || a.is_unspecified() || b.is_unspecified()
+}
+
+/// udp_lib_lport_inuse's device test: sockets bound to two different devices never conflict
+/// ("!sk2->sk_bound_dev_if || !sk->sk_bound_dev_if || sk2->sk_bound_dev_if ==
+/// sk->sk_bound_dev_if"); an unbound one overlaps every device.
+fn devices_overlap(a: u32, b: u32) -> bool {
+    a == 0 || b == 0 || a == b
 }
 
 impl PortTable {
@@ -80,7 +94,8 @@ impl PortTable {
     }
 
     /// udp_lib_lport_inuse without a bitmap: walks the chain newest first; a binding that
-    /// shares the address (wildcards overlap) conflicts unless both sides set SO_REUSEADDR;
+    /// shares the address (wildcards overlap) and the device (an unbound socket overlaps
+    /// every device) conflicts unless both sides set SO_REUSEADDR;
     /// a conflicting binding where both sides set SO_REUSEPORT ends the walk as "free" (same
     /// user: one process is one user).
     fn in_use(&self, port: u16, claimant: &Claimant) -> bool {
@@ -89,11 +104,12 @@ impl PortTable {
                 continue;
             }
             let shares = (!existing.reuse_address || !claimant.reuse_address)
+                && devices_overlap(existing.device, claimant.device)
                 && addresses_overlap(existing.address, claimant.address);
             if !shares {
                 continue;
             }
-            return !(existing.reuse_port && claimant.reuse_port);
+            return !(existing.reuse_port && claimant.reuse_port && !claimant.has_reuseport_group);
         }
         false
     }
@@ -105,8 +121,11 @@ impl PortTable {
             chain.iter().any(|existing| {
                 existing.owner != claimant.owner
                     && (!existing.reuse_address || !claimant.reuse_address)
+                    && devices_overlap(existing.device, claimant.device)
                     && addresses_overlap(existing.address, claimant.address)
-                    && !(existing.reuse_port && claimant.reuse_port)
+                    && !(existing.reuse_port
+                        && claimant.reuse_port
+                        && !claimant.has_reuseport_group)
             })
         })
     }
@@ -118,6 +137,7 @@ impl PortTable {
             address: claimant.address,
             reuse_address: claimant.reuse_address,
             reuse_port: claimant.reuse_port,
+            device: claimant.device,
             bind_order: order,
             address_order: order,
         });
@@ -194,6 +214,18 @@ impl PortTable {
         }
     }
 
+    /// SO_BINDTODEVICE / SO_BINDTOIFINDEX after bind: sock_bindtoindex_locked only rehashes
+    /// (no conflict check); later binds compare with the new device.
+    pub fn set_device(&mut self, port: u16, owner: SocketId, device: u32) {
+        if let Some(binding) = self
+            .chains
+            .get_mut(&port)
+            .and_then(|chain| chain.iter_mut().find(|b| b.owner == owner))
+        {
+            binding.device = device;
+        }
+    }
+
     /// SO_REUSEADDR / SO_REUSEPORT changed after bind: later conflict checks read the socket's
     /// current flags, as the kernel reads sk2->sk_reuse.
     pub fn set_reuse(&mut self, port: u16, owner: SocketId, reuse_address: bool, reuse_port: bool) {
@@ -221,6 +253,8 @@ mod tests {
             address: Ipv4Addr::from(address),
             reuse_address,
             reuse_port,
+            device: 0,
+            has_reuseport_group: false,
         }
     }
 
@@ -269,6 +303,43 @@ mod tests {
             .unwrap();
     }
 
+    /// udp_lib_lport_inuse compares sk_bound_dev_if (measured natively: eth0 and lo share a
+    /// port; an unbound socket conflicts with both; the same device conflicts).
+    #[test]
+    fn sockets_bound_to_different_devices_share_a_port() {
+        let on = |index: u32, device: u32| Claimant {
+            device,
+            ..claimant(index, [0, 0, 0, 0], false, false)
+        };
+        let mut table = PortTable::new();
+        table.claim(5000, &on(1, 2)).unwrap();
+        table.claim(5000, &on(2, 1)).unwrap();
+        assert_eq!(table.claim(5000, &on(3, 2)), Err(Errno::EADDRINUSE));
+        assert_eq!(table.claim(5000, &on(3, 0)), Err(Errno::EADDRINUSE));
+        // An unbound holder conflicts with any device; rebinding the holder to another
+        // device after bind frees the port for the first one's device.
+        table.claim(6000, &on(4, 0)).unwrap();
+        assert_eq!(table.claim(6000, &on(5, 2)), Err(Errno::EADDRINUSE));
+        table.set_device(6000, on(4, 0).owner, 1);
+        table.claim(6000, &on(5, 2)).unwrap();
+        // A socket with a reuseport group of its own cannot join another group.
+        table
+            .claim(7000, &claimant(8, [0, 0, 0, 0], false, true))
+            .unwrap();
+        let grouped = Claimant {
+            has_reuseport_group: true,
+            ..claimant(9, [0, 0, 0, 0], false, true)
+        };
+        assert_eq!(table.claim(7000, &grouped), Err(Errno::EADDRINUSE));
+        // The ephemeral search applies the same rule.
+        let port = table.claim_ephemeral((6000, 6000), 0, &on(6, 3)).unwrap();
+        assert_eq!(port, 6000);
+        assert_eq!(
+            table.claim_ephemeral((6000, 6000), 0, &on(7, 2)),
+            Err(Errno::EADDRINUSE)
+        );
+    }
+
     #[test]
     fn ephemeral_stays_in_range_and_avoids_taken_ports() {
         let mut table = PortTable::new();
@@ -289,6 +360,36 @@ mod tests {
         assert_eq!(seen, vec![40000, 40001, 40002, 40003]);
         assert_eq!(
             table.claim_ephemeral(range, 7, &claimant(9, [0; 4], false, false)),
+            Err(Errno::EADDRINUSE)
+        );
+    }
+
+    /// IP_LOCAL_PORT_RANGE narrows the sysctl's range with the bounds that fall inside it
+    /// (inet_sk_get_local_port_range), the high bound compared with the narrowed low one.
+    #[test]
+    fn socket_port_range_narrows_the_sysctl_range() {
+        use crate::config::Sysctls;
+        use crate::sockopt::SocketOptions;
+        let mut options = SocketOptions::new(&Sysctls::default());
+        let sysctl = (32768, 60999);
+        let with = |options: &mut SocketOptions, low: u32, high: u32| {
+            options.local_port_range = low | high << 16;
+            options.ephemeral_port_range(sysctl)
+        };
+        assert_eq!(options.ephemeral_port_range(sysctl), sysctl);
+        assert_eq!(with(&mut options, 45000, 45000), (45000, 45000));
+        assert_eq!(with(&mut options, 0, 32768), (32768, 32768));
+        assert_eq!(with(&mut options, 50000, 0), (50000, 60999));
+        assert_eq!(with(&mut options, 1000, 2000), sysctl);
+        assert_eq!(with(&mut options, 40000, 65535), (40000, 60999));
+        let mut table = PortTable::new();
+        let range = with(&mut options, 45000, 45000);
+        assert_eq!(
+            table.claim_ephemeral(range, 99, &claimant(1, [0; 4], false, false)),
+            Ok(45000)
+        );
+        assert_eq!(
+            table.claim_ephemeral(range, 7, &claimant(2, [0; 4], false, false)),
             Err(Errno::EADDRINUSE)
         );
     }

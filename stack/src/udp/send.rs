@@ -12,19 +12,20 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::cmsg::{parse_udp_send_control, SendControl};
+use crate::cmsg::{parse_udp_send_control, SendContext, SendControl};
 use crate::errno::Errno;
-use crate::ipv4::{OutboundDatagram, PmtuMode, Route};
+use crate::ipv4::socket_options::SocketIpOptions;
+use crate::ipv4::{OutboundDatagram, PmtuMode, Route, SocketOptionsToBuild};
 use crate::sockaddr::{self, AF_INET, AF_UNSPEC};
 use crate::socket::msg_flags::{MSG_DONTROUTE, MSG_MORE, MSG_OOB};
-use crate::socket::{SendArgs, SocketId};
+use crate::socket::{PacketTags, SendArgs, SocketId};
 use crate::sockopt::values::pmtu;
 use crate::time::Instant;
 use crate::wire::udp::{Flavor, Packet, Repr, HEADER_LEN};
 
 use super::connect::resolve_unspecified_destination;
 use super::layer::UdpLayer;
-use super::network::{Network, NetworkOutput};
+use super::network::{address_type, AddressType, Network, NetworkOutput};
 use super::socket::{Cork, UdpSocket};
 
 /// MSG_PROBE: "do not send, only probe path" (ip_append_data returns early).
@@ -56,6 +57,14 @@ struct Outgoing {
     oif: Option<u32>,
     dont_route: bool,
     mtu: u32,
+    /// ipc.opt: the socket's IP options (IP_OPTIONS), built into each header.
+    ip_options: SocketIpOptions,
+    /// cork->addr: the final destination, which differs from `destination` (the first hop)
+    /// when the options hold a source route.
+    final_destination: Ipv4Addr,
+    /// ipc.sockc.mark / priority: the socket's SO_MARK and SO_PRIORITY unless a control
+    /// message (SO_MARK, SO_PRIORITY, IP_TOS) replaced them.
+    tags: PacketTags,
 }
 
 impl UdpLayer {
@@ -120,9 +129,25 @@ impl UdpLayer {
             SendControl::default()
         } else {
             connected = false;
-            parse_udp_send_control(args.control, &socket.creds)?
+            let is_foreign_unicast = |address: Ipv4Addr| {
+                matches!(address_type(network, address), AddressType::Unicast)
+                    && address.octets()[0] != 0
+            };
+            let context = SendContext {
+                creds: &socket.creds,
+                txtime_enabled: socket.options.txtime_enabled,
+                timestamping_flags: socket.options.timestamping_flags,
+                is_foreign_unicast: &is_foreign_unicast,
+            };
+            parse_udp_send_control(args.control, &context)?
         };
         let source = control.source.unwrap_or(socket.source_address);
+        // udp_sendmsg: "if (!saddr) saddr = inet->mc_addr" for a multicast destination.
+        let source = if destination.ip().is_multicast() && source.is_unspecified() {
+            socket.options.multicast_source
+        } else {
+            source
+        };
         let dont_route = socket.options.dont_route || args.flags & MSG_DONTROUTE != 0;
         if dont_route {
             connected = false;
@@ -131,12 +156,34 @@ impl UdpLayer {
             connected = false;
         }
         let target = resolve_unspecified_destination(*destination.ip(), source);
+        // udp_sendmsg: "if (ipc.opt && ipc.opt->opt.srr)": the datagram is routed to, and
+        // addressed to, the source route's first hop (faddr, also in the UDP checksum's
+        // pseudo-header); the final destination goes into the option's last slot.
+        // ipc.opt: an IP_RETOPTS control message replaces the socket's IP_OPTIONS.
+        let ip_options = control.ip_options.unwrap_or(socket.options.ip_options);
+        let (target, final_destination) = match ip_options.first_hop {
+            Some(first_hop) => {
+                if destination.ip().is_unspecified() {
+                    return Err(Errno::EINVAL);
+                }
+                connected = false;
+                (first_hop, target)
+            }
+            None => (target, target),
+        };
 
         // ----- route -----
         // A connected send reuses the cached route, so the broadcast permission was checked
         // when it was cached (connect or an earlier send), not now.
         let use_cached_route = connected && socket.route_cached;
-        let route = network.route(target, control.oif, dont_route)?;
+        // ipcm_init_sk: the output device starts as sk_bound_dev_if (SO_BINDTODEVICE); an
+        // IP_PKTINFO control message replaces it.
+        // IP_MULTICAST_IF / IP_UNICAST_IF when nothing else names the interface.
+        let oif = socket.options.output_interface(
+            control.oif.or(socket.options.bound_device_oif()),
+            final_destination,
+        );
+        let route = network.route(target, oif, dont_route)?;
         if !source.is_unspecified() {
             check_source_address(network, source, &route, socket.options.transparent)?;
         }
@@ -144,6 +191,8 @@ impl UdpLayer {
             return Err(Errno::EACCES);
         }
         if connected {
+            // sk_dst_check: an obsolete cached route is looked up again.
+            socket.route_snapshot = Some(route);
             socket.route_cached = true;
         }
         let ttl = control.ttl.unwrap_or(if route.multicast {
@@ -151,6 +200,14 @@ impl UdpLayer {
         } else {
             socket.options.effective_ttl(&self.sysctls)
         });
+        // ip_route_output_key_hash_rcu: a destination of 0.0.0.0 goes to lo
+        // (flowi4_oif = LOOPBACK_IFINDEX) but keeps the sender's orig_oif as rt_iif, so
+        // IP_PKTINFO reports the interface the sender named, or lo (measured).
+        let oif = if destination.ip().is_unspecified() {
+            Some(oif.unwrap_or(crate::ipv4::route::LOOPBACK_IFINDEX))
+        } else {
+            oif
+        };
         let outgoing = Outgoing {
             destination: SocketAddrV4::new(target, destination.port()),
             source: if source.is_unspecified() {
@@ -160,23 +217,45 @@ impl UdpLayer {
             },
             ttl,
             tos: control.tos.unwrap_or(socket.options.tos),
-            oif: control.oif,
+            oif,
             dont_route,
             mtu: fragment_size(socket, &route, self.interface_mtu),
+            ip_options,
+            final_destination,
+            tags: PacketTags {
+                mark: control.mark.unwrap_or(socket.options.mark),
+                priority: control.priority.unwrap_or(socket.options.priority),
+            },
         };
 
         // ----- ip_append_data's checks -----
-        let segment_size = control
-            .segment_size
-            .map(usize::from)
-            .filter(|&size| size != 0);
+        // ipc.gso_size starts as the socket's UDP_SEGMENT; a UDP_SEGMENT message replaces it
+        // (0: no segmentation).
+        let segment_size = Some(usize::from(
+            control.segment_size.unwrap_or(socket.udp.segment_size),
+        ))
+        .filter(|&size| size != 0);
         let limit = if segment_size.is_some() {
             IP_MAX_MTU
         } else {
             size_limit(socket, outgoing.mtu)
         };
-        if len + HEADER_LEN > limit - IP_HEADER_LEN {
-            // ip_local_error(EMSGSIZE) would also queue an error with IP_RECVERR (issue #4).
+        // fragheaderlen: the IP header with the options.
+        // (Saturating: an MTU is never below 68, but nothing here may underflow on one.)
+        if len + HEADER_LEN > limit.saturating_sub(IP_HEADER_LEN + ip_options.len()) {
+            // __ip_append_data: "ip_local_error(sk, EMSGSIZE, fl4->daddr, inet->inet_dport,
+            // mtu - (opt ? opt->optlen : 0))", mtu being IP_MAX_MTU with a GSO size.
+            let mtu = if segment_size.is_some() {
+                IP_MAX_MTU as u32
+            } else {
+                outgoing.mtu
+            };
+            let mtu = mtu.saturating_sub(ip_options.len() as u32);
+            let stamp = network.wall_time(now);
+            let destination = *outgoing.destination.ip();
+            if !socket.local_error(Errno::EMSGSIZE, destination, mtu, stamp) {
+                self.counters.error_queue_full += 1;
+            }
             return Err(Errno::EMSGSIZE);
         }
         if args.flags & MSG_PROBE != 0 {
@@ -202,6 +281,9 @@ impl UdpLayer {
                 oif: outgoing.oif,
                 dont_route: outgoing.dont_route,
                 mtu: outgoing.mtu,
+                ip_options: outgoing.ip_options,
+                final_destination: outgoing.final_destination,
+                tags: outgoing.tags,
                 data: args.data.to_vec(),
             });
             return Ok(len);
@@ -235,8 +317,15 @@ fn append_to_cork(
         return Err(Errno::EINVAL);
     };
     let limit = size_limit_for(socket.options.pmtu_discovery, cork.mtu);
-    if HEADER_LEN + cork.data.len() + len > limit - IP_HEADER_LEN {
+    let options_len = cork.ip_options.len();
+    if HEADER_LEN + cork.data.len() + len > limit.saturating_sub(IP_HEADER_LEN + options_len) {
+        // __ip_append_data's ip_local_error, about the corked destination.
+        let destination = *cork.destination.ip();
+        let mtu = cork.mtu.saturating_sub(options_len as u32);
         socket.cork = None;
+        if !socket.local_error(Errno::EMSGSIZE, destination, mtu, network.wall_time(now)) {
+            counters.error_queue_full += 1;
+        }
         return Err(Errno::EMSGSIZE);
     }
     if args.flags & MSG_PROBE != 0 {
@@ -273,6 +362,9 @@ pub(super) fn push_pending(
         oif: cork.oif,
         dont_route: cork.dont_route,
         mtu: cork.mtu,
+        ip_options: cork.ip_options,
+        final_destination: cork.final_destination,
+        tags: cork.tags,
     };
     transmit(socket, counters, now, network, &outgoing, &cork.data, None)
 }
@@ -290,13 +382,20 @@ fn transmit(
 ) -> Result<(), Errno> {
     let segments: Vec<&[u8]> = match segment_size {
         Some(size) => {
-            if IP_HEADER_LEN + HEADER_LEN + size > outgoing.mtu as usize {
+            // udp_send_skb's checks, in its order: one segment (or the whole datagram, if
+            // smaller) must fit cork->fragsize (EMSGSIZE); at most UDP_MAX_SEGMENTS segments
+            // (EINVAL); SO_NO_CHECK is EINVAL; UDP-Lite is EIO (GSO needs CHECKSUM_PARTIAL,
+            // which UDP-Lite never uses). Measured on this kernel.
+            let header_len = IP_HEADER_LEN + outgoing.ip_options.len() + HEADER_LEN;
+            if header_len + data.len().min(size) > outgoing.mtu as usize {
+                return Err(Errno::EMSGSIZE);
+            }
+            if data.len() > size * MAX_SEGMENTS {
                 return Err(Errno::EINVAL);
             }
-            if IP_HEADER_LEN + HEADER_LEN + data.len() > size * MAX_SEGMENTS {
+            if socket.options.no_check_tx {
                 return Err(Errno::EINVAL);
             }
-            // GSO needs CHECKSUM_PARTIAL, which UDP-Lite never uses.
             if socket.flavor == Flavor::Lite {
                 return Err(Errno::EIO);
             }
@@ -309,10 +408,8 @@ fn transmit(
         None => vec![data],
     };
     let pmtu_mode = pmtu_mode(socket.options.pmtu_discovery);
-    // ip_select_ident_segs uses the socket's counter only for DF datagrams that may not be
-    // fragmented (IP_PMTUDISC_DO / PROBE; ip_sk_ignore_df is true for the others), and only
-    // when connected; it then advances by the number of segments.
-    let uses_socket_ident = matches!(socket.options.pmtu_discovery, pmtu::DO | pmtu::PROBE);
+    // ip_select_ident_segs: a connected socket's datagrams (any IP_MTU_DISCOVER mode) carry
+    // its own counter, advanced per datagram (atomic_add_return: the new value is sent).
     for segment in segments {
         let repr = Repr {
             flavor: socket.flavor,
@@ -329,10 +426,10 @@ fn transmit(
         if socket.flavor == Flavor::Udp && socket.options.no_check_tx {
             Packet::new_unchecked(&mut buffer[..]).set_checksum(0);
         }
-        let socket_ident = socket.peer.map(|_| socket.ident);
-        if socket.peer.is_some() && uses_socket_ident {
+        if socket.peer.is_some() {
             socket.ident = socket.ident.wrapping_add(1);
         }
+        let socket_ident = socket.peer.map(|_| socket.ident);
         let datagram = OutboundDatagram {
             src: outgoing.source,
             dst: *outgoing.destination.ip(),
@@ -341,12 +438,16 @@ fn transmit(
             tos: outgoing.tos,
             pmtu_mode,
             options: &[],
+            socket_options: (!outgoing.ip_options.is_empty()).then_some(SocketOptionsToBuild {
+                options: &outgoing.ip_options,
+                final_destination: outgoing.final_destination,
+            }),
             payload: &buffer,
             dont_route: outgoing.dont_route,
             socket_ident,
             oif: outgoing.oif,
         };
-        match network.send(now, &datagram) {
+        match network.send_looping(now, &datagram, outgoing.tags, socket.options.multicast_loop) {
             Ok(()) => counters.sent += 1,
             Err(Errno::ENOBUFS) if !socket.options.receive_errors => {
                 counters.send_buffer_errors += 1
@@ -371,16 +472,17 @@ fn lite_coverage(socket: &UdpSocket, total: usize) -> usize {
 }
 
 /// The source-address rules of ip_route_output for a socket (or IP_PKTINFO) source:
-/// multicast, limited broadcast and 0.x.x.x are EINVAL; an address that is not ours is
-/// ENETUNREACH unless IP_TRANSPARENT (FLOWI_FLAG_ANYSRC); a loopback source may not leave
-/// through a real device (__mkroute_output: EINVAL).
+/// multicast and limited broadcast are EINVAL; an address that is not ours is ENETUNREACH
+/// unless IP_TRANSPARENT (FLOWI_FLAG_ANYSRC), and that includes 0.x.x.x (measured: an
+/// IP_PKTINFO ipi_spec_dst of 0.1.2.3 is ENETUNREACH on this kernel); a loopback source may
+/// not leave through a real device (__mkroute_output: EINVAL).
 pub(super) fn check_source_address(
     network: &dyn Network,
     source: Ipv4Addr,
     route: &Route,
     transparent: bool,
 ) -> Result<(), Errno> {
-    if source.is_multicast() || source.is_broadcast() || source.octets()[0] == 0 {
+    if source.is_multicast() || source.is_broadcast() {
         return Err(Errno::EINVAL);
     }
     if !transparent && !network.is_local_address(source) {

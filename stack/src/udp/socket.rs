@@ -27,6 +27,77 @@ pub(crate) struct QueuedDatagram {
     pub timestamp: WallTime,
     /// What the datagram charges to the receive buffer (skb->truesize, see `truesize`).
     pub truesize: usize,
+    /// The IP options as received (after ip_options_compile wrote into them), for the
+    /// IP_RECVOPTS control message; empty when the header had none.
+    pub ip_options: Vec<u8>,
+    /// What compiling them found, for IP_RETOPTS (ip_options_echo).
+    pub compiled_options: crate::ipv4::options::CompiledOptions,
+    /// IPCB(skb)->frag_max_size (IP_RECVFRAGSIZE): 0 unless reassembled.
+    pub fragment_max_size: u16,
+    /// The datagram arrived CHECKSUM_NONE: its UDP checksum is for software to verify (not
+    /// offloaded, not looped back), and it has one (not 0).
+    pub software_checksum: bool,
+    /// skb->ip_summed == CHECKSUM_COMPLETE, which IP_CHECKSUM reports (with the sum of the
+    /// payload): the kernel verifies a software checksum at once for datagrams of up to 76
+    /// bytes (CHECKSUM_BREAK), and lazily for the others, which become COMPLETE when verified
+    /// before the copy: udp_poll or SIOCINQ finding it first in the queue
+    /// (first_packet_length), or a recvmsg that peeks or truncates it. A Cell because poll
+    /// only borrows the socket. (The stack itself verified every checksum on arrival.)
+    pub checksum_complete: Cell<bool>,
+    /// IP_CHECKSUM's value for a datagram a socket filter trimmed: udp_lib_checksum_complete
+    /// summed the whole payload before sk_filter_trim_cap, and pskb_trim keeps skb->csum
+    /// (measured: the value covers the bytes cut off). None: the payload's own sum.
+    pub checksum_before_trim: Option<u32>,
+    /// SOCK_SKB_CB(skb)->dropcount (SO_RXQ_OVFL): sk_drops when the datagram was queued, 0 if
+    /// the socket did not ask for it then (sock_skb_set_dropcount).
+    pub drops_when_queued: u32,
+    /// skb->mark and skb->priority (SO_RCVMARK, SO_RCVPRIORITY).
+    pub tags: crate::socket::PacketTags,
+    /// skb->peeked for an empty datagram: once MSG_PEEK has returned it, a peek with
+    /// SO_PEEK_OFF skips it (__skb_try_recv_from_queue).
+    pub peeked: bool,
+    /// The port IP_ORIGDSTADDR reports (ip_cmsg_recv_dstaddr reads it at the transport
+    /// header + 2): the UDP destination port; for an error-queue entry, whose transport
+    /// header is its data, bytes 2..4 of the quoted payload, and None (no control message)
+    /// when fewer than 4 bytes were quoted.
+    pub original_destination_port: Option<u16>,
+}
+
+impl Default for QueuedDatagram {
+    /// An empty datagram from and to 0.0.0.0:0, with no metadata; for building entries field
+    /// by field (the error queue's copies of received ICMP errors).
+    fn default() -> QueuedDatagram {
+        QueuedDatagram {
+            payload: Vec::new(),
+            source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            destination: Ipv4Addr::UNSPECIFIED,
+            ttl: 0,
+            tos: 0,
+            packet_info: None,
+            timestamp: WallTime::default(),
+            truesize: 0,
+            ip_options: Vec::new(),
+            compiled_options: Default::default(),
+            fragment_max_size: 0,
+            software_checksum: false,
+            checksum_complete: Cell::new(false),
+            checksum_before_trim: None,
+            drops_when_queued: 0,
+            tags: Default::default(),
+            peeked: false,
+            original_destination_port: None,
+        }
+    }
+}
+
+impl QueuedDatagram {
+    /// __skb_checksum_complete on a datagram still CHECKSUM_NONE (it passed: the stack only
+    /// queues good ones).
+    pub fn complete_checksum(&self) {
+        if self.software_checksum {
+            self.checksum_complete.set(true);
+        }
+    }
 }
 
 /// sk_stamp (include/net/sock.h): what SIOCGSTAMP reads.
@@ -52,6 +123,12 @@ pub(crate) struct Cork {
     pub dont_route: bool,
     /// cork->fragsize: the MTU the length limit uses.
     pub mtu: u32,
+    /// cork->opt and cork->addr (ip_setup_cork): the IP options of the first call and the
+    /// final destination a source route in them ends at.
+    pub ip_options: crate::ipv4::socket_options::SocketIpOptions,
+    pub final_destination: Ipv4Addr,
+    /// The skb's mark and priority (SO_MARK, SO_PRIORITY or their control messages).
+    pub tags: crate::socket::PacketTags,
     pub data: Vec<u8>,
 }
 
@@ -74,6 +151,9 @@ pub(crate) struct UdpSocket {
     /// sk_dst_cache is set: connect and connected sends cache the route; IP_TOS, SO_DONTROUTE
     /// and disconnect reset it. IP_MTU answers ENOTCONN without it.
     pub route_cached: bool,
+    /// The cached route itself (sk_dst_cache), as connect or the last connected send looked
+    /// it up: IP_MTU reads its MTU (`Network::cached_route_mtu`).
+    pub route_snapshot: Option<crate::ipv4::Route>,
     /// inet_id: the IP ident counter of a connected socket (random at connect).
     pub ident: u16,
     pub receive_queue: VecDeque<QueuedDatagram>,
@@ -84,6 +164,9 @@ pub(crate) struct UdpSocket {
     /// sk_err: reported once by the next recv, send or SO_ERROR. A Cell because SO_ERROR
     /// clears it from getsockopt, which only borrows the socket.
     pub error: Cell<Option<Errno>>,
+    /// sk_error_queue (IP_RECVERR): ICMP and local errors waiting for MSG_ERRQUEUE
+    /// (`error_queue.rs`); each entry is charged to `receive_memory` while queued.
+    pub error_queue: VecDeque<super::error_queue::QueuedError>,
     /// Wakeups raised, by kind (sk_data_ready, sk_write_space, sk_error_report and
     /// sk_state_change).
     pub wakeups: WakeupCounts,
@@ -114,6 +197,11 @@ pub(crate) struct UdpOptions {
     pub lite_send_coverage: Option<u16>,
     /// UDPLITE_RECV_CSCOV (pcrlen) once set (UDPLITE_RECV_CC).
     pub lite_receive_coverage: Option<u16>,
+    /// UDP_ENCAP (encap_type): 0, UDP_ENCAP_ESPINUDP (2) or UDP_ENCAP_L2TPINUDP (3).
+    pub encapsulation: u16,
+    /// encap_rcv = xfrm4_udp_encap_rcv: installed by setting UDP_ENCAP to 0 or ESPINUDP
+    /// (and never removed), it hands ESP-in-UDP datagrams to IPsec once encap_type != 0.
+    pub esp_receive_hook: bool,
 }
 
 impl UdpSocket {
@@ -129,12 +217,14 @@ impl UdpSocket {
             address_locked: false,
             port_locked: false,
             route_cached: false,
+            route_snapshot: None,
             ident: 0,
             receive_queue: VecDeque::new(),
             receive_memory: 0,
             read_shut: false,
             write_shut: false,
             error: Cell::new(None),
+            error_queue: VecDeque::new(),
             wakeups: WakeupCounts::default(),
             stamp: ReceiveStamp::Unset,
             cork: None,

@@ -63,6 +63,19 @@ impl<T> SocketTable<T> {
         }
     }
 
+    /// The ids of the live sockets, in slot order.
+    pub fn ids(&self) -> Vec<SocketId> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.value.is_some())
+            .map(|(index, slot)| SocketId {
+                index: index as u32,
+                generation: slot.generation,
+            })
+            .collect()
+    }
+
     pub fn remove(&mut self, id: SocketId) -> Option<T> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {

@@ -57,6 +57,8 @@ impl Network for FakeNetwork {
             local,
             broadcast: dst.is_broadcast() || dst == SUBNET_BROADCAST,
             multicast: dst.is_multicast(),
+            nexthop_generation: 0,
+            from_exception: false,
         })
     }
     fn is_local_address(&self, addr: Ipv4Addr) -> bool {
@@ -229,18 +231,22 @@ impl Harness {
             tos: 0x10,
             ident: 1,
             options: &[],
+            compiled_options: Default::default(),
+            fragment_max_size: 0,
             header: &header,
             payload: segment,
             ifindex: 2,
             truesize: crate::ipv4::skb::truesize(header.len() + segment.len()),
             link_broadcast: broadcast,
             ip_broadcast: broadcast,
+            link_source: None,
             meta: RxMeta {
                 checksum_trusted: false,
                 timestamp: WallTime {
                     sec: 1_700_000_000,
                     nsec: 123_456_789,
                 },
+                ..RxMeta::default()
             },
         };
         self.udp.deliver(Instant::ZERO, &datagram)
@@ -472,19 +478,18 @@ fn ttl_tos_and_control_messages_on_send() {
 }
 
 #[test]
-fn connected_sockets_carry_their_ident_with_df() {
+fn connected_sockets_carry_their_ident_in_every_mode() {
     let mut h = Harness::new();
     let s = h.socket();
     h.connect(s, &sin(PEER, 7)).unwrap();
     h.send(s, b"a", None, 0).unwrap();
     let first = h.net.sent[0].4.unwrap();
+    // ip_select_ident_segs: +1 per datagram, IP_PMTUDISC_WANT (the default) or DO alike.
     h.send(s, b"b", None, 0).unwrap();
-    // IP_PMTUDISC_WANT: the network layer will not use it; the counter stays.
-    assert_eq!(h.net.sent[1].4, Some(first));
+    assert_eq!(h.net.sent[1].4, Some(first.wrapping_add(1)));
     h.setopt(s, level::SOL_IP, ip::IP_MTU_DISCOVER, 2);
     h.send(s, b"c", None, 0).unwrap();
-    h.send(s, b"d", None, 0).unwrap();
-    assert_eq!(h.net.sent[3].4, Some(first.wrapping_add(1)));
+    assert_eq!(h.net.sent[2].4, Some(first.wrapping_add(2)));
 }
 
 #[test]
@@ -568,6 +573,64 @@ fn receive_peek_trunc_and_addresses() {
     h.arrive(from, SocketAddrV4::new(OURS, 5000), b"", false);
     assert_eq!(h.recv(s, 10, 0, 0).unwrap().0.len, 0);
     assert_eq!(h.udp.ioctl(s, 12345, WALL_NOW), Err(Errno::ENOTTY));
+}
+
+#[test]
+fn ip_checksum_reports_verified_checksums_only() {
+    // ip_cmsg_recv_checksum: CHECKSUM_COMPLETE datagrams only (measured: ctests
+    // cmsg_recv_checksum). These arrive with checksums left to software.
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.bind(s, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
+    h.setopt(s, level::SOL_IP, ip::IP_CHECKSUM, 1);
+    let (from, to) = (SocketAddrV4::new(PEER, 7), SocketAddrV4::new(OURS, 5000));
+    h.arrive(from, to, &[7; 68], false); // 76 bytes: verified on arrival
+    for _ in 0..3 {
+        h.arrive(from, to, &[7; 100], false); // verified lazily
+    }
+    let kinds = |result: &RecvResult| -> Vec<i32> {
+        crate::cmsg::ControlMessages::new(&result.control)
+            .map(|m| m.unwrap().kind)
+            .collect()
+    };
+    let (first, _) = h.recv(s, 200, 64, 0).unwrap();
+    assert_eq!(kinds(&first), vec![ip::IP_CHECKSUM]);
+    let sum = crate::cmsg::payload_checksum(&[7; 68]);
+    assert_eq!(&first.control[16..20], &sum.to_ne_bytes());
+    // A peek holds a reference, so the checksum stays unverified; the whole read after it
+    // checks while copying, which does not count.
+    let (peeked, _) = h.recv(s, 200, 64, MSG_PEEK).unwrap();
+    assert!(kinds(&peeked).is_empty());
+    let (read, _) = h.recv(s, 200, 64, 0).unwrap();
+    assert!(kinds(&read).is_empty());
+    // udp_poll verifies the datagram first in the queue.
+    h.udp.poll(s);
+    let (polled, _) = h.recv(s, 200, 64, 0).unwrap();
+    assert_eq!(kinds(&polled), vec![ip::IP_CHECKSUM]);
+    // A truncating read verifies before copying.
+    let (truncated, _) = h.recv(s, 10, 64, 0).unwrap();
+    assert_eq!(kinds(&truncated), vec![ip::IP_CHECKSUM]);
+    assert_eq!(truncated.flags, MSG_TRUNC);
+}
+
+#[test]
+fn rxq_ovfl_reports_drops_before_each_datagram() {
+    let mut h = Harness::new();
+    let s = h.socket();
+    h.bind(s, &sin(Ipv4Addr::UNSPECIFIED, 5000)).unwrap();
+    const SO_RXQ_OVFL: i32 = 40;
+    h.setopt(s, level::SOL_SOCKET, SO_RXQ_OVFL, 1);
+    h.setopt(s, level::SOL_SOCKET, so::SO_RCVBUF, 1);
+    let (from, to) = (SocketAddrV4::new(PEER, 7), SocketAddrV4::new(OURS, 5000));
+    for _ in 0..6 {
+        h.arrive(from, to, &[1; 1000], false);
+    }
+    let (first, _) = h.recv(s, 2000, 64, 0).unwrap();
+    assert!(first.control.is_empty(), "no drops yet when it was queued");
+    h.arrive(from, to, &[1; 10], false);
+    let (after, _) = h.recv(s, 2000, 64, 0).unwrap();
+    assert_eq!(&after.control[8..16], &[1, 0, 0, 0, 40, 0, 0, 0]);
+    assert_ne!(&after.control[16..20], &[0, 0, 0, 0]);
 }
 
 #[test]
@@ -927,11 +990,11 @@ fn udp_segment_splits_one_send_into_datagrams() {
     );
     let sizes: Vec<usize> = h.net.sent.iter().map(|d| d.5.len() - 8).collect();
     assert_eq!(sizes, vec![1000, 1000, 500]);
-    // A segment that cannot fit the MTU is EINVAL (udp_send_skb).
+    // A segment that cannot fit the MTU is EMSGSIZE (udp_send_skb, measured).
     control[16..18].copy_from_slice(&1473u16.to_ne_bytes());
     assert_eq!(
         h.send_control(s, &[1; 2500], Some(&sin(PEER, 7)), &control, 0),
-        Err(Errno::EINVAL)
+        Err(Errno::EMSGSIZE)
     );
     // More than UDP_MAX_SEGMENTS segments is EINVAL too.
     control[16..18].copy_from_slice(&100u16.to_ne_bytes());

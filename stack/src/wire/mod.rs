@@ -4,7 +4,9 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod icmp;
+pub mod igmp;
 pub mod ipv4;
+pub mod tcp;
 pub mod udp;
 
 /// Why a buffer could not be read as a given format. Callers turn each variant into a named

@@ -44,3 +44,50 @@ pub fn udp_segment(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<
     segment[6..8].copy_from_slice(&(if sum == 0 { 0xffff } else { sum }).to_be_bytes());
     segment
 }
+
+/// An IPv4 header without options: ident 1, DF, a correct checksum.
+pub fn ipv4_header(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: u8,
+    ttl: u8,
+    payload_len: usize,
+) -> Vec<u8> {
+    let total = 20 + payload_len;
+    let mut header = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        ttl,
+        protocol,
+        0,
+        0,
+    ];
+    header.extend_from_slice(&src.octets());
+    header.extend_from_slice(&dst.octets());
+    let sum = checksum::checksum(&header);
+    header[10..12].copy_from_slice(&sum.to_be_bytes());
+    header
+}
+
+/// An Ethernet frame from the peer to us.
+pub fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = OUR_MAC.to_vec();
+    frame.extend_from_slice(&PEER_MAC);
+    frame.extend_from_slice(&ethertype.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// A UDP datagram as it comes from the peer's wire: Ethernet, IPv4 with `ttl`, UDP.
+pub fn udp_frame(src: SocketAddrV4, dst: SocketAddrV4, ttl: u8, payload: &[u8]) -> Vec<u8> {
+    let segment = udp_segment(src, dst, payload);
+    let mut packet = ipv4_header(*src.ip(), *dst.ip(), 17, ttl, segment.len());
+    packet.extend_from_slice(&segment);
+    ethernet(0x0800, &packet)
+}

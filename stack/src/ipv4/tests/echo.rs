@@ -140,6 +140,7 @@ fn timestamp_request_is_answered() {
             sec: 86_400 * 3 + 10,
             nsec: 250_000_000,
         },
+        ..Default::default()
     };
     h.ip.handle_frame(
         h.now,

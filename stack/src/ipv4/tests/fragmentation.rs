@@ -115,6 +115,7 @@ fn header_fields_and_options_are_emitted() {
         ttl: 3,
         tos: 0xb8,
         options: &options,
+        socket_options: None,
         ..udp_out(REMOTE_IP, &segment, PmtuMode::Dont)
     };
     h.send(&out).unwrap();

@@ -37,6 +37,8 @@ pub struct Delivered {
     pub ifindex: u32,
     pub link_broadcast: bool,
     pub ip_broadcast: bool,
+    /// The receive time the datagram carries (a reassembled one: its latest fragment's).
+    pub timestamp: crate::time::WallTime,
 }
 
 /// An ICMP error handed to the fake transports, copied out.
@@ -58,6 +60,8 @@ pub struct Reported {
 /// Records everything; answers deliveries with `answer`.
 pub struct FakeTransports {
     pub answer: Delivery,
+    /// What `accepts_path_mtu` answers (a socket found, not in INTERFACE/OMIT mode).
+    pub accept_path_mtu: bool,
     pub delivered: Vec<Delivered>,
     pub errors: Vec<Reported>,
 }
@@ -76,8 +80,13 @@ impl Transports for FakeTransports {
             ifindex: d.ifindex,
             link_broadcast: d.link_broadcast,
             ip_broadcast: d.ip_broadcast,
+            timestamp: d.meta.timestamp,
         });
         self.answer
+    }
+
+    fn accepts_path_mtu(&mut self, _error: &IcmpError<'_>) -> bool {
+        self.accept_path_mtu
     }
 
     fn icmp_error(&mut self, _now: Instant, e: &IcmpError<'_>) {
@@ -131,6 +140,7 @@ impl Harness {
             ip: Ipv4Layer::new(&config),
             upper: FakeTransports {
                 answer: Delivery::Consumed,
+                accept_path_mtu: true,
                 delivered: Vec::new(),
                 errors: Vec::new(),
             },
@@ -215,6 +225,7 @@ pub fn udp_out<'a>(dst: Ipv4Addr, payload: &'a [u8], mode: PmtuMode) -> Outbound
         tos: 0,
         pmtu_mode: mode,
         options: &[],
+        socket_options: None,
         payload,
         dont_route: false,
         socket_ident: None,

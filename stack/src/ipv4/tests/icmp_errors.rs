@@ -135,8 +135,9 @@ fn ip_no_pmtu_disc_modes() {
         next_hop_mtu: 1400,
         quoted: &quoted[..28],
     };
-    // 1: passed on without the MTU; 2: ignored; 3: ignored for UDP.
-    for (mode, expected) in [(1, Some(0)), (2, None), (3, None)] {
+    // 1: passed on without the MTU, which locks the path at min_pmtu (ip-sysctl.rst); 2:
+    // ignored; 3: ignored for UDP.
+    for (mode, expected, mtu) in [(1, Some(0), 552), (2, None, 1500), (3, None, 1500)] {
         let mut h = Harness::with(|c| c.sysctls.ip_no_pmtu_disc = mode);
         h.receive(&error_frame(&frag_needed));
         assert_eq!(
@@ -144,7 +145,7 @@ fn ip_no_pmtu_disc_modes() {
             expected,
             "ip_no_pmtu_disc={mode}"
         );
-        assert_eq!(h.ip.route(REMOTE_IP, None, false).unwrap().mtu, 1500);
+        assert_eq!(h.ip.route(REMOTE_IP, None, false).unwrap().mtu, mtu);
     }
 }
 

@@ -69,8 +69,9 @@ fn each_kind_of_damage_has_its_counter() {
     ));
     assert_eq!(h.counters().ip_martian_destination, 1);
 
+    // A group the host did not join (224.0.0.1, all-hosts, is always joined).
     h.receive(&ipv4_in_frame(
-        &ip_header(PEER_IP, [224, 0, 0, 1].into(), 17).datagram(b""),
+        &ip_header(PEER_IP, [239, 1, 2, 3].into(), 17).datagram(b""),
     ));
     assert_eq!(h.counters().ip_multicast_dropped, 1);
 

@@ -8,6 +8,7 @@ mod echo;
 mod fragmentation;
 mod icmp_errors;
 mod malformed;
+mod pmtu;
 mod reassembly;
 mod routing;
 mod unreachable;

@@ -24,7 +24,9 @@ fn datagrams_to_our_addresses_loop_back() {
     assert_eq!(
         got,
         vec![
-            (OUR_IP, OUR_IP, 1, segment.clone()),
+            // inet_iif: the output route's rt_iif, the interface of "local 198.18.0.2 dev
+            // eth0" (what IP_PKTINFO reports).
+            (OUR_IP, OUR_IP, 2, segment.clone()),
             (
                 [127, 0, 0, 1].into(),
                 [127, 0, 0, 9].into(),
