@@ -613,7 +613,10 @@ impl Connection {
         match self.state {
             State::Established | State::SynReceived => {
                 self.state = State::CloseWait;
-                // tcp_fin enters pingpong mode; the ACK follows the usual rules.
+                // tcp_fin: inet_csk_enter_pingpong_mode, so the FIN's ACK waits for the
+                // delayed-ACK timer and usually leaves with our own FIN (measured: a client
+                // that closes within 5 ms sends only FIN+ACK; TCP_QUICKACK reads 0 then).
+                self.delayed_ack_mode = true;
                 self.schedule_ack(now, out, false);
                 Reaction::Nothing
             }

@@ -14,6 +14,7 @@
 //!   (tcp_write_xmit, ACKs), `timeout.rs` (timer expiry), `urgent.rs` (MSG_OOB),
 //!   `autotune.rs` (receive-buffer autotuning) act on it.
 //! - `timewait.rs`: TIME_WAIT records. `ports.rs`: port reservations. `table.rs`: socket ids.
+//! - `secure_seq.rs`: initial sequence numbers and timestamp offsets (secure_seq.c).
 //! - `seq.rs`, `state.rs`, `options.rs` (SYN option negotiation), `timers.rs` (constants, RTT
 //!   estimator, timer table), `sent.rs` (per-segment send times: RTT samples, Karn),
 //!   `congestion.rs` (slow start, Reno, recovery, SACK scoreboard), `cubic.rs`, `buffers.rs`

@@ -26,6 +26,11 @@ impl Connection {
                 Timer::Retransmit => self.retransmit_timeout(now, out),
                 Timer::Persist => self.probe_timeout(now, out),
                 Timer::DelayedAck => {
+                    // tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode"
+                    // (measured: TCP_QUICKACK reads 1 again once the timer sent the ACK).
+                    if self.ack_pending {
+                        self.delayed_ack_mode = false;
+                    }
                     self.flush_ack(now, out);
                     Expiry::Nothing
                 }

@@ -16,6 +16,9 @@ pub const RTO_MAX: Duration = Duration::from_secs(120);
 pub const TIME_WAIT_LEN: Duration = Duration::from_secs(60);
 /// TCP_ATO_MIN (HZ/25): the first delayed-ACK timeout.
 pub const DELAYED_ACK: Duration = Duration::from_millis(40);
+/// One jiffy of this machine's kernel (CONFIG_HZ=250): a timer due "now" fires at the next
+/// tick, at most this much later.
+pub const JIFFY: Duration = Duration::from_millis(4);
 /// net.ipv4.tcp_retries2's default, for the budget test below (the live value comes from the
 /// host: `sysctls.rs`).
 #[cfg(test)]
