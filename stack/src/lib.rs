@@ -11,13 +11,14 @@ mod inet_create;
 pub mod ipv4;
 pub mod netdevice;
 mod random;
+mod raw;
 pub mod sockaddr;
 pub mod socket;
 pub mod sockopt;
 mod stack;
+pub mod tcp;
 pub mod time;
 pub mod transport;
-pub mod tcp;
 pub mod udp;
 pub mod wire;
 

@@ -9,6 +9,7 @@ use crate::counters::Counters;
 use crate::errno::Errno;
 use crate::inet_create::{inet_create, InetProtocol};
 use crate::ipv4::{InboundDatagram, Ipv4Layer};
+use crate::raw::{is_raw_id, RawLayer};
 use crate::socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId, WakeupCounts};
 use crate::tcp::{is_tcp_id, TcpLayer};
 use crate::time::{Instant, WallTime};
@@ -28,6 +29,8 @@ pub struct Stack {
     udp: UdpLayer,
     /// TCP sockets; their ids are >= 0x8000_0000 (`is_tcp_id`), so every call dispatches by id.
     tcp: TcpLayer,
+    /// Raw and ping sockets; their ids are 0x4000_0000..0x8000_0000 (`is_raw_id`). (R)
+    raw: RawLayer,
     /// Bumped whenever any socket's readiness may have changed, so waiters know to look again.
     generation: u64,
 }
@@ -36,6 +39,7 @@ pub struct Stack {
 struct Upper<'a> {
     udp: &'a mut UdpLayer,
     tcp: &'a mut TcpLayer,
+    raw: &'a mut RawLayer,
 }
 
 impl Transports for Upper<'_> {
@@ -48,6 +52,9 @@ impl Transports for Upper<'_> {
     }
 
     fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) {
+        // icmp_socket_deliver: raw_icmp_error first, then the protocol's err handler
+        // (ping_err for ICMP).
+        self.raw.icmp_error(error);
         match error.quoted_protocol {
             ip_proto::UDP | ip_proto::UDPLITE => self.udp.icmp_error(now, error),
             ip_proto::TCP => self.tcp.icmp_error(now, error),
@@ -57,12 +64,32 @@ impl Transports for Upper<'_> {
 
     fn accepts_path_mtu(&mut self, error: &IcmpError<'_>) -> bool {
         match error.quoted_protocol {
-            ip_proto::UDP | ip_proto::UDPLITE => self.udp.accepts_path_mtu(error),
+            // raw_err updates the path MTU for a raw socket of the quoted protocol too.
+            ip_proto::UDP | ip_proto::UDPLITE => {
+                self.raw.finds_error_socket(error) | self.udp.accepts_path_mtu(error)
+            }
             // tcp_v4_err → tcp_v4_mtu_reduced → inet_csk_update_pmtu for the socket found;
             // TCP sockets are always IP_PMTUDISC_WANT here (the stack's default).
             ip_proto::TCP => true,
-            _ => false,
+            // icmp_err: an error quoting one of our echo replies updates the path MTU
+            // (ipv4_update_pmtu); any other goes to ping_err, which does so for the ping
+            // socket it finds; raw_err for the raw sockets it finds.
+            ip_proto::ICMP => {
+                const ICMP_ECHOREPLY: u8 = 0;
+                error.quoted_payload.first() == Some(&ICMP_ECHOREPLY)
+                    || self.raw.finds_error_socket(error)
+            }
+            // raw_err updates the path MTU for any raw socket it finds.
+            _ => self.raw.finds_error_socket(error),
         }
+    }
+
+    fn raw_deliver(&mut self, _now: Instant, datagram: &InboundDatagram<'_>) -> bool {
+        self.raw.raw_deliver(datagram)
+    }
+
+    fn ping_reply(&mut self, _now: Instant, datagram: &InboundDatagram<'_>) -> bool {
+        self.raw.ping_reply(datagram)
     }
 }
 
@@ -72,6 +99,7 @@ impl Stack {
             ip: Ipv4Layer::new(&config),
             udp: UdpLayer::new(&config),
             tcp: TcpLayer::new(&config),
+            raw: RawLayer::new(&config),
             generation: 0,
         }
     }
@@ -83,6 +111,7 @@ impl Stack {
         let mut upper = Upper {
             udp: &mut self.udp,
             tcp: &mut self.tcp,
+            raw: &mut self.raw,
         };
         if self.ip.handle_frame(now, frame, meta, &mut upper) {
             self.generation += 1;
@@ -122,6 +151,7 @@ impl Stack {
         let mut upper = Upper {
             udp: &mut self.udp,
             tcp: &mut self.tcp,
+            raw: &mut self.raw,
         };
         if self.ip.handle_timeout(now, &mut upper) {
             self.generation += 1;
@@ -165,6 +195,7 @@ impl Stack {
         let mut upper = Upper {
             udp: &mut self.udp,
             tcp: &mut self.tcp,
+            raw: &mut self.raw,
         };
         if self.ip.run_loopback(now, &mut upper) {
             self.generation += 1;
@@ -182,6 +213,7 @@ impl Stack {
             let mut upper = Upper {
                 udp: &mut self.udp,
                 tcp: &mut self.tcp,
+                raw: &mut self.raw,
             };
             if !self.ip.run_loopback(now, &mut upper) {
                 break;
@@ -199,8 +231,6 @@ impl Stack {
     /// kernel gives when no protocol switch entry matches, so programs fall back as they would
     /// on a kernel without that protocol:
     /// - MPTCP (SOCK_STREAM, IPPROTO_MPTCP): ESOCKTNOSUPPORT;
-    /// - raw sockets of a caller with CAP_NET_RAW: ESOCKTNOSUPPORT;
-    /// - ping sockets of a caller inside net.ipv4.ping_group_range: EPROTONOSUPPORT;
     /// - SOCK_PACKET with CAP_NET_RAW (a packet socket, not an inet one): ESOCKTNOSUPPORT.
     pub fn socket(
         &mut self,
@@ -211,9 +241,14 @@ impl Stack {
         match inet_create(ty, protocol, &creds)? {
             InetProtocol::Udp => self.udp.socket(ip_proto::UDP, creds),
             InetProtocol::UdpLite => self.udp.socket(ip_proto::UDPLITE, creds),
-            InetProtocol::Ping => Err(Errno::EPROTONOSUPPORT),
+            InetProtocol::Ping => Ok(self.raw.socket(true, ip_proto::ICMP, creds)),
             InetProtocol::Tcp => Ok(self.tcp.socket(creds)),
-            InetProtocol::Mptcp | InetProtocol::Raw => Err(Errno::ESOCKTNOSUPPORT),
+            // inet_create checked 1..=255 (0 has no raw switch entry).
+            InetProtocol::Raw => {
+                let protocol = u8::try_from(protocol).map_err(|_| Errno::EPROTONOSUPPORT)?;
+                Ok(self.raw.socket(false, protocol, creds))
+            }
+            InetProtocol::Mptcp => Err(Errno::ESOCKTNOSUPPORT),
         }
     }
 
@@ -223,6 +258,11 @@ impl Stack {
             // lives on as an orphan until it is done.
             self.tcp.close(now, id);
             self.flush_tcp(now);
+            self.generation += 1;
+            return;
+        }
+        if is_raw_id(id) {
+            self.raw.close(id);
             self.generation += 1;
             return;
         }
@@ -237,6 +277,9 @@ impl Stack {
         if is_tcp_id(id) {
             return self.tcp.bind(&self.ip, id, addr);
         }
+        if is_raw_id(id) {
+            return self.raw.bind(&self.ip, id, addr);
+        }
         self.udp.bind(&self.ip, id, addr)
     }
 
@@ -249,6 +292,8 @@ impl Stack {
             let result = self.tcp.connect(now, &self.ip, id, addr);
             self.flush_tcp(now);
             result
+        } else if is_raw_id(id) {
+            self.raw.connect(&self.ip, id, addr)
         } else {
             self.udp.connect(now, &self.ip, id, addr)
         };
@@ -269,6 +314,10 @@ impl Stack {
             self.generation += 1;
             return result;
         }
+        if is_raw_id(id) {
+            self.raw.check(id)?;
+            return Err(Errno::EOPNOTSUPP);
+        }
         self.udp.check(id)?;
         Err(Errno::EOPNOTSUPP)
     }
@@ -283,6 +332,10 @@ impl Stack {
             }
             return result;
         }
+        if is_raw_id(id) {
+            self.raw.check(id)?;
+            return Err(Errno::EOPNOTSUPP);
+        }
         self.udp.check(id)?;
         Err(Errno::EOPNOTSUPP)
     }
@@ -294,6 +347,12 @@ impl Stack {
         if is_tcp_id(id) {
             let result = self.tcp.send(now, id, args);
             self.flush_tcp(now);
+            self.generation += 1;
+            return result;
+        }
+        if is_raw_id(id) {
+            let result = self.raw.send(now, &mut self.ip, id, args);
+            self.run_loopback(now);
             self.generation += 1;
             return result;
         }
@@ -317,6 +376,10 @@ impl Stack {
             // tcp_sendmsg copies as it goes: the checks before the copy decide first (a
             // pending error, EPIPE, a full buffer), then the copy faults with nothing sent.
             return self.tcp_send_unreadable(now, id, args);
+        }
+        if is_raw_id(id) {
+            // raw_sendmsg / ping_v4_sendmsg: their checks, then EFAULT at the copy.
+            return self.raw.send_unreadable(now, &mut self.ip, id, args);
         }
         self.udp.send_unreadable(now, &mut self.ip, id, args)
     }
@@ -374,6 +437,13 @@ impl Stack {
             }
             return result;
         }
+        if is_raw_id(id) {
+            let result = self.raw.recv(now, id, args, buf);
+            if result.is_ok() {
+                self.generation += 1;
+            }
+            return result;
+        }
         let result = self.udp.recv(now, id, args, buf);
         if result.is_ok() {
             self.generation += 1;
@@ -388,6 +458,11 @@ impl Stack {
             self.generation += 1;
             return result;
         }
+        if is_raw_id(id) {
+            let result = self.raw.shutdown(id, how);
+            self.generation += 1;
+            return result;
+        }
         let result = self.udp.shutdown(id, how);
         self.generation += 1;
         result
@@ -397,12 +472,18 @@ impl Stack {
         if is_tcp_id(id) {
             return self.tcp.local_addr(id);
         }
+        if is_raw_id(id) {
+            return self.raw.local_addr(id);
+        }
         self.udp.local_addr(id)
     }
 
     pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4, Errno> {
         if is_tcp_id(id) {
             return self.tcp.peer_addr(id);
+        }
+        if is_raw_id(id) {
+            return self.raw.peer_addr(id);
         }
         self.udp.peer_addr(id)
     }
@@ -411,6 +492,9 @@ impl Stack {
     pub fn poll(&self, id: SocketId) -> u32 {
         if is_tcp_id(id) {
             return self.tcp.poll(id);
+        }
+        if is_raw_id(id) {
+            return self.raw.poll(id);
         }
         self.udp.poll(id)
     }
@@ -421,6 +505,9 @@ impl Stack {
         if is_tcp_id(id) {
             return self.tcp.wakeups(id).total();
         }
+        if is_raw_id(id) {
+            return self.raw.wakeups(id).total();
+        }
         self.udp.activity(id)
     }
 
@@ -429,6 +516,9 @@ impl Stack {
     pub fn wakeups(&self, id: SocketId) -> WakeupCounts {
         if is_tcp_id(id) {
             return self.tcp.wakeups(id);
+        }
+        if is_raw_id(id) {
+            return self.raw.wakeups(id);
         }
         self.udp.wakeups(id)
     }
@@ -439,6 +529,8 @@ impl Stack {
     pub fn set_pending_error(&mut self, id: SocketId, errno: Errno) -> Result<(), Errno> {
         let result = if is_tcp_id(id) {
             self.tcp.set_pending_error(id, errno)
+        } else if is_raw_id(id) {
+            self.raw.set_pending_error(id, errno)
         } else {
             self.udp.set_pending_error(id, errno)
         };
@@ -460,6 +552,11 @@ impl Stack {
             // TCP_NODELAY, TCP_CORK off, SO_KEEPALIVE... may send at once.
             let result = self.tcp.setsockopt(now, &self.ip, id, level, name, value);
             self.flush_tcp(now);
+            self.generation += 1;
+            return result;
+        }
+        if is_raw_id(id) {
+            let result = self.raw.setsockopt(&self.ip, id, level, name, value);
             self.generation += 1;
             return result;
         }
@@ -499,7 +596,10 @@ impl Stack {
     ) -> Result<(), Errno> {
         // TCP sockets take the ordinary path (no filter runs on TCP yet: socket_structured
         // refuses a program it was not handed, EINVAL).
-        if is_tcp_id(id) || Self::setsockopt_program_location(level, name, value).is_none() {
+        if is_tcp_id(id)
+            || is_raw_id(id)
+            || Self::setsockopt_program_location(level, name, value).is_none()
+        {
             return self.setsockopt(now, id, level, name, value);
         }
         let copy = match program {
@@ -522,6 +622,10 @@ impl Stack {
             // No filter is ever attached to a TCP socket here: sk_get_filter's "none".
             return Ok((Vec::new(), 0));
         }
+        if is_raw_id(id) {
+            self.raw.check(id)?;
+            return Ok((Vec::new(), 0));
+        }
         self.udp.socket_filter(id, optlen)
     }
 
@@ -538,6 +642,10 @@ impl Stack {
     ) -> Result<(), Errno> {
         if is_tcp_id(id) {
             return self.tcp_setsockopt_unreadable(id, level, name, optlen);
+        }
+        if is_raw_id(id) {
+            self.raw.check(id)?;
+            return Err(Errno::EFAULT);
         }
         self.udp
             .setsockopt_unreadable(&self.ip, id, level, name, optlen)
@@ -590,6 +698,11 @@ impl Stack {
             }
             return result;
         }
+        if is_raw_id(id) {
+            let result = self.raw.getsockopt(&self.ip, id, level, name, optlen, None);
+            self.generation += 1;
+            return result;
+        }
         self.udp.getsockopt(&self.ip, id, level, name, optlen)
     }
 
@@ -614,6 +727,11 @@ impl Stack {
             value.ok_or(Errno::EFAULT)?;
             return self.tcp.getsockopt(&self.ip, id, level, name, optlen);
         }
+        if is_raw_id(id) {
+            return self
+                .raw
+                .getsockopt(&self.ip, id, level, name, optlen, value);
+        }
         self.udp
             .getsockopt_with_value(&self.ip, id, level, name, optlen, value)
     }
@@ -636,6 +754,9 @@ impl Stack {
             // SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK; SIOCGSTAMP* answer ENOENT.
             return self.tcp.ioctl(id, request);
         }
+        if is_raw_id(id) {
+            return self.raw.ioctl(id, request);
+        }
         self.udp.ioctl(id, request, wall_now)
     }
 
@@ -646,6 +767,9 @@ impl Stack {
     ) -> Result<(Option<core::time::Duration>, Option<core::time::Duration>), Errno> {
         if is_tcp_id(id) {
             return self.tcp.timeouts(id);
+        }
+        if is_raw_id(id) {
+            return self.raw.timeouts(id);
         }
         self.udp.timeouts(id)
     }

@@ -58,4 +58,17 @@ pub trait Transports {
     fn accepts_path_mtu(&mut self, _error: &IcmpError<'_>) -> bool {
         true
     }
+
+    /// raw_local_deliver: a copy of `datagram` to every raw socket that matches it, before
+    /// the protocol's own handler runs. True when at least one socket took a copy (then no
+    /// ICMP protocol unreachable is sent for an unknown protocol). (Added by R.)
+    fn raw_deliver(&mut self, _now: Instant, _datagram: &InboundDatagram<'_>) -> bool {
+        false
+    }
+
+    /// ping_rcv: an ICMP echo reply for the ping socket whose identifier it carries. True
+    /// when a socket queued it. (Added by R.)
+    fn ping_reply(&mut self, _now: Instant, _datagram: &InboundDatagram<'_>) -> bool {
+        false
+    }
 }

@@ -190,9 +190,10 @@ fn run_script(script: &str) -> Vec<String> {
             }
             "shutdown" => {
                 let how = Shutdown::from_raw(args[0].parse().unwrap()).ok_or(Errno::EINVAL);
-                number(how.and_then(|how| stack.shutdown(now, id.unwrap(), how)), |_| {
-                    "0".into()
-                })
+                number(
+                    how.and_then(|how| stack.shutdown(now, id.unwrap(), how)),
+                    |_| "0".into(),
+                )
             }
             "poll" => {
                 let events = POLLIN | POLLOUT | POLLRDHUP | POLLPRI | POLLERR | POLLHUP | POLLNVAL;

@@ -52,7 +52,8 @@ pub fn run<T>(
             // buffer space: inet_autobind found no free port (inet_send_prepare answers EAGAIN
             // at once, blocking or not).
             Err(Errno::EAGAIN)
-                if direction == Direction::Send && stack.poll(id) & stack::socket::poll_bits::POLLOUT != 0 =>
+                if direction == Direction::Send
+                    && stack.poll(id) & stack::socket::poll_bits::POLLOUT != 0 =>
             {
                 Step::Finished(Err(Errno::EAGAIN))
             }

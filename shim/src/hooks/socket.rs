@@ -64,8 +64,17 @@ fn register_socket(
 /// by the real socket(), so the number, EMFILE/ENFILE, O_NONBLOCK, FD_CLOEXEC and inheritance
 /// across fork/exec are the kernel's own. Protocol 0 (the type's default): the identity is
 /// never used for traffic, and the kernel may lack a protocol the stack serves (UDP-Lite).
+/// SOCK_RAW has no default protocol (the kernel answers EPROTONOSUPPORT for protocol 0), so a
+/// raw socket's identity is a datagram socket with the same flags: a real raw socket would
+/// receive copies of the host's packets for nothing. (Added by R with raw sockets.)
 fn create_identity(ty_with_flags: c_int) -> Result<c_int, Errno> {
-    real_result(unsafe { real::socket(libc::AF_INET, ty_with_flags, 0) })
+    let ty = ty_with_flags & SOCK_TYPE_MASK;
+    let identity_ty = if ty == libc::SOCK_RAW {
+        (ty_with_flags & !SOCK_TYPE_MASK) | libc::SOCK_DGRAM
+    } else {
+        ty_with_flags
+    };
+    real_result(unsafe { real::socket(libc::AF_INET, identity_ty, 0) })
 }
 
 /// socket(AF_INET, ...): __sys_socket_create's order: flag bits (EINVAL), type range (EINVAL),

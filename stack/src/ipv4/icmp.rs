@@ -144,8 +144,16 @@ impl Ipv4Layer {
                 quoted,
                 upper,
             ),
+            // ping_rcv: the ping socket holding the reply's identifier, if any.
+            icmp::Repr::EchoReply { .. } => {
+                let taken = upper.ping_reply(now, inbound);
+                if !taken {
+                    self.counters.icmp_unhandled += 1;
+                }
+                taken
+            }
             _ => {
-                // Echo replies (no ping sockets yet), redirects, source quench (RFC 6633
+                // Redirects, source quench (RFC 6633
                 // deprecated it; icmp_discard), address mask and unknown types.
                 self.counters.icmp_unhandled += 1;
                 false

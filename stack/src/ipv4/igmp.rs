@@ -1108,6 +1108,12 @@ pub struct IgmpCounters {
     /// Reports and leaves sent.
     pub reports_sent: u64,
     pub queries_received: u64,
+    /// v1/v2 reports of other members heard on the link (they stop our own pending report).
+    pub reports_heard: u64,
+    /// Messages igmp_rcv takes and drops without acting: our own reports looped back, unicast
+    /// reports, types it does not know (DVMRP, PIM, mtrace, v3 reports), and messages on an
+    /// interface without IGMP state.
+    pub ignored: u64,
     /// Truncated or with a bad checksum (igmp_rcv drops them).
     pub malformed: u64,
 }
@@ -1117,6 +1123,8 @@ impl crate::counters::CounterSet for IgmpCounters {
         vec![
             ("reports_sent", self.reports_sent),
             ("queries_received", self.queries_received),
+            ("reports_heard", self.reports_heard),
+            ("ignored", self.ignored),
             ("malformed", self.malformed),
         ]
     }
@@ -1174,6 +1182,7 @@ impl IgmpState {
             | HostChange::DeleteSources { ifindex, .. } => *ifindex,
         };
         let Some((interface, mut context)) = self.interface_mut(ifindex) else {
+            self.counters.ignored += 1;
             return;
         };
         context.now = now;
@@ -1260,6 +1269,7 @@ impl IgmpState {
             return;
         };
         let Some((interface, mut context)) = self.interface_mut(ifindex) else {
+            self.counters.ignored += 1;
             return;
         };
         context.now = now;
@@ -1274,8 +1284,9 @@ impl IgmpState {
                 if !looped && link_multicast =>
             {
                 interface.heard_report(&context, message.group);
+                self.counters.reports_heard += 1;
             }
-            _ => {}
+            _ => self.counters.ignored += 1,
         }
     }
 

@@ -407,13 +407,14 @@ impl Ipv4Layer {
                 self.incoming_link_source
             },
         };
+        // ip_protocol_deliver_rcu: raw_local_deliver first, then the protocol's handler.
+        let raw_taken = upper.raw_deliver(now, &inbound);
         if inbound.protocol == crate::ip_proto::ICMP {
-            return self.receive_icmp(now, &inbound, ingress, destination, upper);
+            return self.receive_icmp(now, &inbound, ingress, destination, upper) || raw_taken;
         }
-        // igmp_rcv (raw sockets, which would also see it, are not served).
         if inbound.protocol == super::igmp::PROTOCOL {
             self.receive_igmp(now, &inbound, ingress.ifindex, ingress.loopback);
-            return false;
+            return raw_taken;
         }
         let code = match upper.deliver(now, &inbound) {
             Delivery::Consumed => {
@@ -424,6 +425,8 @@ impl Ipv4Layer {
                 self.counters.ip_port_unreachable += 1;
                 unreachable::PORT
             }
+            // "if (!raw) { ... icmp_send(PROT_UNREACH) }": a raw socket took it.
+            Delivery::ProtocolUnreachable if raw_taken => return true,
             Delivery::ProtocolUnreachable => {
                 self.counters.ip_protocol_unreachable += 1;
                 unreachable::PROTOCOL

@@ -8,6 +8,7 @@
 //! - `layer.rs`: `Ipv4Layer`, its state and public entry points.
 //! - `input.rs`: frame classification, ip_rcv_core validation, input address checks, delivery.
 //! - `output.rs`: EMSGSIZE rules, DF, IP id choice, fragmentation, loopback/broadcast/unicast.
+//!   `header_included.rs`: raw_send_hdrinc, a raw socket's own header with the kernel's fixups.
 //! - `route.rs`: ip_route_output for our interface + lo, and learned path MTUs (the
 //!   exceptions __ip_rt_update_pmtu creates, with min_pmtu, mtu_expires and the lock, and the
 //!   staleness of routes sockets cached before an exception existed).
@@ -153,10 +154,12 @@ pub struct Route {
 pub(crate) mod arp_cache;
 mod counters;
 mod fragment;
+mod header_included;
+pub use header_included::HeaderIncludedError;
 pub mod icmp;
 mod icmp_rate;
-pub mod igmp;
 mod ident;
+pub mod igmp;
 mod input;
 mod jiffies;
 mod layer;
