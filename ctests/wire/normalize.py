@@ -7,12 +7,16 @@
                                                 print a unified diff; exit 0 if equal, 1 if not
 
 Options: --port-range LOW HIGH (default: /proc/sys/net/ipv4/ip_local_port_range), --out-dir DIR
-(with --compare: also write the normalised lines of X.pcap to DIR/X.wire).
+(with --compare: also write the normalised lines of X.pcap to DIR/X.wire), --tcp-mode
+exact|fold-acks|coarse (how TCP segments compare; default exact).
 
 Every header field is printed (Ethernet, ARP, IPv4 with flags, fragment offset, TTL, TOS and
-options, ICMP with the quoted header, UDP, and a generic line for other protocols) except
+options, ICMP with the quoted header, UDP, TCP (ctests/wire/tcp.py: sequence numbers relative
+to labelled ISNs, timestamps as labelled clocks with their echo relation, options in order;
+--tcp-mode exact|fold-acks|coarse, see ctests/wire/tcp-modes.txt), and a generic line for
+other protocols) except
 what legitimately differs between two runs (see ctests/README.md, "Wire mode"):
-  - IP identification: a label per flow (src, dst, protocol) in order of first appearance,
+  - IP identification: a label per flow (src, dst, protocol; for TCP also the ports) in order of first appearance,
     id#1, id#2, ...; fragments of one datagram and an ICMP error's quoted header get the label
     of the datagram they belong to; 0 stays 0 in a flow whose ids are all 0 (an id of 0 is a
     deliberate choice of a stack: ip_select_ident_segs for unconnected DF datagrams), and is
@@ -41,6 +45,10 @@ import difflib
 import os
 import struct
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tcp import TcpDecoder, superseded_acks, tcp_summary  # noqa: E402
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 # Topology names (scripts/lib/topology.sh): the same in both worlds, printed by role so a diff
@@ -157,7 +165,8 @@ def ones_sum(data):
 
 
 class Normaliser:
-    def __init__(self, port_low, port_high):
+    def __init__(self, port_low, port_high, tcp_coarse=False):
+        self.tcp_coarse = tcp_coarse
         self.port_low = port_low
         self.port_high = port_high
         # (src, dst, proto) -> {raw id: label number}
@@ -169,22 +178,30 @@ class Normaliser:
         # ICMP echo identifiers and payloads -> label number, in order of first appearance.
         self.echo_ids = {}
         self.echo_data = {}
+        # TCP: sequence spaces, timestamps and connections (ctests/wire/tcp.py).
+        self.tcp = TcpDecoder(self.port)
 
     # ---- normalisation helpers -------------------------------------------------------
     def port(self, p):
         return "EPHEMERAL" if self.port_low <= p <= self.port_high else str(p)
 
-    def ident(self, src, dst, proto, ident):
-        if ident == 0 and (src, dst, proto) not in self.counting_flows:
+    def ident(self, key, ident):
+        if ident == 0 and key not in self.counting_flows:
             return "0"
-        flow = self.id_labels.setdefault((src, dst, proto), {})
+        flow = self.id_labels.setdefault(key, {})
         if ident not in flow:
             flow[ident] = len(flow) + 1
         return f"id#{flow[ident]}"
 
     @staticmethod
     def flow_key(ip):
-        """The (src, dst, proto) an IP header's id belongs to, as ident() keys it."""
+        """The (src, dst, proto) an IP header's id belongs to, as ident() keys it; for TCP
+        also the ports: a TCP socket numbers its own segments (inet_sk(sk)->inet_id, a random
+        start per connection), so the labels of two connections do not depend on how their
+        segments interleave."""
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] == 6 and len(ip) >= ihl + 4 and struct.unpack("!H", ip[6:8])[0] & 0x1FFF == 0:
+            return (ip[12:16], ip[16:20], ip[9], ip[ihl:ihl + 4])
         return (ip[12:16], ip[16:20], ip[9])
 
     @staticmethod
@@ -331,7 +348,7 @@ class Normaliser:
         csum_ok = len(ip) >= ihl and ones_sum(ip[:ihl]) == 0xFFFF
         text = (
             f"ip v{ver} ihl={ihl} tos=0x{tos:02x} tlen={tlen} "
-            f"id={self.ident(src, dst, proto, ident)} flags={'+'.join(flags) or '-'} off={offset} "
+            f"id={self.ident(self.flow_key(ip), ident)} flags={'+'.join(flags) or '-'} off={offset} "
             f"ttl={ttl} proto={IPPROTO_NAMES.get(proto, proto)} csum={'valid' if csum_ok else 'BAD'} "
             f"{ip_str(src)} > {ip_str(dst)}"
         )
@@ -343,6 +360,9 @@ class Normaliser:
         if len(ip) < 20 or ip[0] >> 4 != 4 or (ip[0] & 0x0F) < 5 or len(ip) < (ip[0] & 0x0F) * 4:
             return f"ipv4-malformed {ip.hex()}"
         text, ihl, src, dst, proto, tlen, offset, more, ident = self.ip_header_fields(ip)
+        if proto == 6 and offset == 0 and not more and ihl <= len(ip) < tlen:
+            # Cut by the snapshot length: the TCP header is there, the data only in part.
+            return f"{text} captured={len(ip)} | {self.tcp.segment(ip[ihl:], src, dst, tlen - ihl)}"
         if tlen < ihl or tlen > len(ip):
             return f"{text} tlen-mismatch captured={len(ip)}"
         pad = len(ip) - tlen
@@ -360,9 +380,8 @@ class Normaliser:
             return f"{text} | {self.icmp(payload, full)}"
         if proto == 2:
             return f"{text} | {igmp_text(payload)}"
-        if proto == 6 and len(payload) >= 4:
-            sport, dport = struct.unpack("!HH", payload[:4])
-            return f"{text} | tcp {self.port(sport)} > {self.port(dport)} {payload_str(payload[4:])}"
+        if proto == 6:
+            return f"{text} | {self.tcp.segment(payload, src, dst)}"
         return f"{text} | {payload_str(payload)}"
 
     @staticmethod
@@ -469,9 +488,18 @@ class Normaliser:
                 f" | udp {self.port(sport)} > {self.port(dport)} len={length} csum={check} "
                 f"data={payload_str(inner[8:])}"
             )
+        elif offset == 0 and proto == 6 and len(inner) >= 8:
+            text += f" | {self.tcp.quoted(inner, src, dst)}"
         elif offset == 0 and proto == 1 and len(inner) >= 8:
             typ, code = inner[0], inner[1]
-            text += f" | icmp type={typ} code={code} rest={inner[4:8].hex()} data={payload_str(inner[8:])}"
+            if typ in (0, 8):
+                # An echo's identifier is the requester's choice (a ping socket's port): the
+                # label of the request's, so the quote shows which echo it was.
+                ident, seq = struct.unpack("!HH", inner[4:8])
+                rest = f"echo-id={self.label(self.echo_ids, ident, 'E')} seq={seq}"
+            else:
+                rest = f"rest={inner[4:8].hex()}"
+            text += f" | icmp type={typ} code={code} {rest} data={payload_str(inner[8:])}"
         else:
             text += f" | {payload_str(inner)}"
         return text
@@ -486,6 +514,7 @@ class Normaliser:
         self.collect_fragments(frames)
         probes = self.probe_pairs(frames)
         sections = {"host": [], "peer": []}
+        tcp_sections = {}
         reports = IgmpReports()
         for index, (frame, orig_len) in enumerate(frames):
             if index in probes:
@@ -495,17 +524,39 @@ class Normaliser:
             sender = mac_name(frame[6:12]) if len(frame) >= 12 else "runt"
             if sender not in ("host", "peer"):
                 sender = "other"
-            sections.setdefault(sender, []).append(self.frame_line(frame, orig_len))
+            self.tcp.last_connection = None
+            line = self.frame_line(frame, orig_len)
+            connection = self.tcp.last_connection
+            if connection is None:
+                sections.setdefault(sender, []).append(line)
+            elif not self.tcp_coarse:
+                # Per connection: which of two connections' segments leaves first is the
+                # case's threads and the peer's timing, not a stack's behaviour.
+                tcp_sections.setdefault((connection, sender), []).append(line)
         out = []
         for sender, lines in sections.items():
             out.append(f"== sent by {sender}: {len(lines)} frames, in order")
             out.extend(lines)
+        for (connection, sender), lines in sorted(tcp_sections.items(), key=lambda item: item[0][0]):
+            out.append(f"== TCP connection {connection}, sent by {sender}: {len(lines)} segments, in order")
+            out.extend(lines)
         out.extend(reports.lines())
+        if self.tcp_coarse and self.tcp.connections:
+            out.append("== TCP, coarse view (ctests/wire/tcp-modes.txt): per connection and direction the SYN/FIN/RST segments and the data bytes")
+            out.extend(tcp_summary(self.tcp, self.endpoint_name))
         outcomes = sorted(set(probes.values()) - {"reply"})
         if outcomes:
             out.append("== the peer's unicast ARP probes of the host (how many, and when, is the peer's timers)")
             out.extend(outcomes)
         return out
+
+    @staticmethod
+    def is_tcp(frame):
+        return len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 6
+
+    def endpoint_name(self, endpoint):
+        addr, port = endpoint
+        return f"{ip_str(addr)}:{self.port(port)}"
 
     @staticmethod
     def probe_pairs(frames):
@@ -653,8 +704,19 @@ def port_range_default():
         return 32768, 60999
 
 
-def normalise_file(path, port_range):
-    return Normaliser(*port_range).lines(read_pcap(path))
+TCP_MODES = ("exact", "fold-acks", "coarse")
+
+
+def normalise_file(path, port_range, tcp_mode="exact"):
+    """The normalised lines of a capture. tcp_mode (ctests/wire/tcp-modes.txt): exact, every
+    segment; fold-acks, without the pure ACKs the sender's next segment repeats (they are
+    left out before decoding, so labels number what is printed); coarse, a summary per
+    connection instead of the segments."""
+    frames = read_pcap(path)
+    if tcp_mode == "fold-acks":
+        dropped = superseded_acks(frames)
+        frames = [f for i, f in enumerate(frames) if i not in dropped]
+    return Normaliser(*port_range, tcp_coarse=tcp_mode == "coarse").lines(frames)
 
 
 def main(argv):
@@ -662,6 +724,7 @@ def main(argv):
     out_dir = None
     args = []
     compare = False
+    tcp_mode = "exact"
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -675,6 +738,10 @@ def main(argv):
             continue
         if a == "--compare":
             compare = True
+        elif a == "--tcp-mode" and i + 1 < len(argv) and argv[i + 1] in TCP_MODES:
+            tcp_mode = argv[i + 1]
+            i += 2
+            continue
         elif a.startswith("-"):
             print(__doc__, file=sys.stderr)
             return 2
@@ -686,14 +753,14 @@ def main(argv):
             if len(args) != 1:
                 print(__doc__, file=sys.stderr)
                 return 2
-            for line in normalise_file(args[0], port_range):
+            for line in normalise_file(args[0], port_range, tcp_mode):
                 print(line)
             return 0
         if len(args) != 2:
             print(__doc__, file=sys.stderr)
             return 2
-        kernel = normalise_file(args[0], port_range)
-        shim = normalise_file(args[1], port_range)
+        kernel = normalise_file(args[0], port_range, tcp_mode)
+        shim = normalise_file(args[1], port_range, tcp_mode)
     except (OSError, PcapError) as e:
         print(f"normalize.py: {e}", file=sys.stderr)
         return 2

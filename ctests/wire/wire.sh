@@ -61,6 +61,19 @@ wire_end() {
     "$WIRE_CAPTURE" stop "$OUT_DIR/$1.$2.pcap" 2>>"$OUT_DIR/$1.$2.pcap.err"
 }
 
+# wire_tcp_mode NAME: the case's TCP comparison mode from ctests/wire/tcp-modes.txt
+# ("NAME MODE # reason"), exact when it is not listed.
+wire_tcp_mode() {
+    local name mode rest
+    if [ -f "$CTESTS_DIR/wire/tcp-modes.txt" ]; then
+        while read -r name mode rest; do
+            case "$name" in ''|'#'*) continue ;; esac
+            if [ "$name" = "$1" ]; then echo "$mode"; return; fi
+        done <"$CTESTS_DIR/wire/tcp-modes.txt"
+    fi
+    echo exact
+}
+
 # wire_compare NAME: diff of the normalised captures to NAME.wire.diff; 0 when equal.
 # NAME.kernel.wire and NAME.shim.wire keep the normalised lines.
 wire_compare() {
@@ -68,7 +81,7 @@ wire_compare() {
     range=$(ip netns exec "$(wire_ns kernel host)" cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) ||
         range="32768 60999"
     # shellcheck disable=SC2086 # two numbers
-    python3 "$WIRE_NORMALIZE" --compare --port-range $range --out-dir "$OUT_DIR" \
+    python3 "$WIRE_NORMALIZE" --compare --port-range $range --tcp-mode "$(wire_tcp_mode "$n")" --out-dir "$OUT_DIR" \
         "$OUT_DIR/$n.kernel.pcap" "$OUT_DIR/$n.shim.pcap" >"$OUT_DIR/$n.wire.diff" 2>&1
 }
 

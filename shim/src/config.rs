@@ -373,6 +373,10 @@ fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
     read_triple("tcp_rmem", &mut tcp.rmem);
     read_triple("tcp_wmem", &mut tcp.wmem);
     read_into(&ipv4("tcp_syn_retries"), &mut tcp.syn_retries);
+    read_into(
+        &ipv4("tcp_syn_linear_timeouts"),
+        &mut tcp.syn_linear_timeouts,
+    );
     read_into(&ipv4("tcp_synack_retries"), &mut tcp.synack_retries);
     read_into(&ipv4("tcp_retries2"), &mut tcp.retries2);
     read_into(&ipv4("tcp_orphan_retries"), &mut tcp.orphan_retries);

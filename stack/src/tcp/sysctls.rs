@@ -11,6 +11,9 @@ pub struct TcpSysctls {
     pub rmem: (u32, u32, u32),
     pub wmem: (u32, u32, u32),
     pub syn_retries: u32,
+    /// net.ipv4.tcp_syn_linear_timeouts (4 since Linux 6.5): the first SYN retransmissions
+    /// keep the initial RTO instead of doubling it, and add to the SYN retry budget.
+    pub syn_linear_timeouts: u32,
     pub synack_retries: u32,
     pub retries2: u32,
     /// net.ipv4.tcp_orphan_retries; 0 means 8 (tcp_orphan_retries()).
@@ -43,6 +46,7 @@ impl Default for TcpSysctls {
             rmem: (4096, 131_072, 6_291_456),
             wmem: (4096, 16_384, 4_194_304),
             syn_retries: 6,
+            syn_linear_timeouts: 4,
             synack_retries: 5,
             retries2: 15,
             orphan_retries: 0,
@@ -66,6 +70,7 @@ impl Default for TcpSysctls {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tunables {
     pub syn_retries: u32,
+    pub syn_linear_timeouts: u32,
     pub synack_retries: u32,
     pub retries2: u32,
     pub orphan_retries: u32,
@@ -91,6 +96,7 @@ impl Tunables {
     pub fn from_sysctls(tcp: &TcpSysctls, rmem_max: u32) -> Tunables {
         Tunables {
             syn_retries: tcp.syn_retries,
+            syn_linear_timeouts: tcp.syn_linear_timeouts,
             synack_retries: tcp.synack_retries,
             retries2: tcp.retries2,
             // tcp_orphan_retries: "if (retries == 0 && alive) retries = 8".

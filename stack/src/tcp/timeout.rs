@@ -5,7 +5,7 @@
 use super::congestion::Phase;
 use super::state::State;
 use super::tcb::{Connection, OutSegment};
-use super::timers::{retransmission_budget, Timer, RTO_MAX, RTO_MIN};
+use super::timers::{retransmission_budget, Timer, RTO_INITIAL, RTO_MAX, RTO_MIN};
 use crate::errno::Errno;
 use crate::time::Instant;
 
@@ -69,13 +69,19 @@ impl Connection {
     fn retransmit_timeout(&mut self, now: Instant, out: &mut Vec<OutSegment>) -> Expiry {
         match self.state {
             State::SynSent => {
+                // tcp_write_timeout: a SYN is retransmitted tcp_syn_retries +
+                // tcp_syn_linear_timeouts times, unless the time tcp_model_timeout gives
+                // tcp_syn_retries back-offs from the initial RTO (or TCP_USER_TIMEOUT) runs out
+                // first, counted from the first SYN (retransmits_timed_out).
                 let retries = self.settings.syn_retries();
-                let over_user_timeout =
-                    self.settings.user_timeout.is_some() && self.budget_exhausted(now, retries);
-                if self.timeouts >= retries || over_user_timeout {
+                let linear = self.settings.tunables.syn_linear_timeouts;
+                if self.timeouts >= retries + linear || self.syn_budget_exhausted(now, retries) {
                     return self.give_up();
                 }
-                self.backoff_and_resend_syn(now, out);
+                // tcp_retransmit_timer: while total_rto <= tcp_syn_linear_timeouts the RTO is
+                // not doubled (SYNs 1 s apart, then 2, 4, 8 ... s).
+                let doubles = self.timeouts + 1 > linear;
+                self.resend_syn(now, doubles, out);
                 return Expiry::Nothing;
             }
             State::SynReceived => {
@@ -100,7 +106,7 @@ impl Connection {
                     return Expiry::Closed;
                 }
                 if resend {
-                    self.backoff_and_resend_syn(now, out);
+                    self.resend_syn(now, true, out);
                 } else {
                     self.timeouts += 1;
                     self.rtt.backoff += 1;
@@ -137,11 +143,27 @@ impl Connection {
         Expiry::Nothing
     }
 
-    fn backoff_and_resend_syn(&mut self, now: Instant, out: &mut Vec<OutSegment>) {
+    /// retransmits_timed_out for a SYN: TCP_USER_TIMEOUT when set, else tcp_model_timeout
+    /// with the initial RTO as base (tcp_timeout_init), from the first SYN's send time.
+    fn syn_budget_exhausted(&self, now: Instant, boundary: u32) -> bool {
+        let Some(since) = self.retransmit_since else {
+            return false;
+        };
+        let elapsed = now.saturating_since(since);
+        match self.settings.user_timeout {
+            Some(limit) => elapsed >= limit,
+            None => elapsed >= retransmission_budget(boundary, RTO_INITIAL),
+        }
+    }
+
+    /// Retransmit the SYN (or SYN-ACK), doubling the RTO unless `doubles` is false.
+    fn resend_syn(&mut self, now: Instant, doubles: bool, out: &mut Vec<OutSegment>) {
         let head_sent_at = self.head_sent_at(now);
         self.retransmit_since.get_or_insert(head_sent_at);
         self.timeouts += 1;
-        self.rtt.backoff += 1;
+        if doubles {
+            self.rtt.backoff += 1;
+        }
         self.stats.total_retransmits += 1;
         self.send_syn(now, out);
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
