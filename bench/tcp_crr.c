@@ -27,24 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define IO_TIMEOUT_SECONDS 3
 #define MAX_FAILED 20
 #define SLOW_NS 200000000u
 /* At most this many per-connection times are kept for the percentiles. */
 #define MAX_SAMPLES 10000000
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* The call and errno of the last failure, for the report. */
 static const char *last_failed_call = "";
@@ -66,23 +55,12 @@ static int one_connection(const struct sockaddr_in *server, const unsigned char 
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return failed(-1, "socket", errno);
-    struct timeval timeout = { .tv_sec = IO_TIMEOUT_SECONDS };
-    /* SO_SNDTIMEO bounds a blocking connect (tcp(7)), SO_RCVTIMEO each receive. */
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0)
+    if (set_io_timeouts(fd, IO_TIMEOUT_SECONDS) < 0)
         return failed(fd, "setsockopt", errno);
     if (connect(fd, (const struct sockaddr *)server, sizeof *server) < 0)
         return failed(fd, "connect", errno == EINPROGRESS ? ETIMEDOUT : errno);
-    size_t sent = 0;
-    while (sent < size) {
-        ssize_t n = send(fd, payload + sent, size - sent, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return failed(fd, "send", errno);
-        }
-        sent += (size_t)n;
-    }
+    if (send_all(fd, payload, size) < 0)
+        return failed(fd, "send", errno);
     size_t got = 0;
     for (;;) {
         /* One byte of room past the reply: a read that returns 0 is the server's FIN. */
@@ -109,11 +87,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s ADDRESS PORT SECONDS [PAYLOAD_BYTES]\n", argv[0]);
         return 2;
     }
-    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
-    if (inet_pton(AF_INET, argv[1], &server.sin_addr) != 1) {
-        fprintf(stderr, "bad address %s\n", argv[1]);
+    struct sockaddr_in server;
+    if (parse_server(argv[1], argv[2], &server) < 0)
         return 2;
-    }
     double seconds = atof(argv[3]);
     long size = argc == 5 ? atol(argv[4]) : 64;
     if (seconds <= 0 || seconds > 60 || size < 4 || size > 65536) {

@@ -30,12 +30,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MAX_EVENTS 64
 /* An echo that the client does not read fast enough is kept here until it can be sent; beyond
  * this the connection stops reading (TCP's own flow control then pushes back on the client). */
 #define PENDING_CAPACITY (256 * 1024)
 
 enum mode { MODE_ECHO, MODE_REPLY };
+static const char *const MODE_NAMES[] = { "echo", "reply" };
 
 struct connection {
     int fd;
@@ -141,22 +144,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s echo|reply PORT\n", argv[0]);
         return 2;
     }
-    enum mode mode;
-    if (strcmp(argv[1], "echo") == 0)
-        mode = MODE_ECHO;
-    else if (strcmp(argv[1], "reply") == 0)
-        mode = MODE_REPLY;
-    else {
-        fprintf(stderr, "unknown mode %s\n", argv[1]);
+    int mode = parse_mode(argv[1], MODE_NAMES, sizeof MODE_NAMES / sizeof MODE_NAMES[0]);
+    int port = parse_port(argv[2]);
+    if (mode < 0 || port < 0)
         return 2;
-    }
-    char *end;
-    long port = strtol(argv[2], &end, 10);
-    if (*end != '\0' || port < 1 || port > 65535) {
-        fprintf(stderr, "bad port %s\n", argv[2]);
-        return 2;
-    }
-    int listener = listen_on((int)port);
+    int listener = listen_on(port);
     int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd < 0) {
         perror("epoll_create1");

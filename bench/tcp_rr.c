@@ -25,22 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define WARMUP_ROUND_TRIPS 500
 #define IO_TIMEOUT_SECONDS 5
 #define RR_DEADLINE_SECONDS 60.0
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* Reports a failure on stdout in the table's form ("error=connect:ECONNREFUSED") and exits. */
 static void fail(const char *what, int err)
@@ -56,12 +45,8 @@ static int connect_to(const struct sockaddr_in *server)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         fail("socket", errno);
-    struct timeval timeout = { .tv_sec = IO_TIMEOUT_SECONDS };
-    /* SO_SNDTIMEO bounds a blocking connect (tcp(7)), SO_RCVTIMEO each receive. */
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0)
-        fail("setsockopt SO_SNDTIMEO", errno);
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0)
-        fail("setsockopt SO_RCVTIMEO", errno);
+    if (set_io_timeouts(fd, IO_TIMEOUT_SECONDS) < 0)
+        fail("setsockopt", errno);
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
         fail("setsockopt TCP_NODELAY", errno);
@@ -73,16 +58,8 @@ static int connect_to(const struct sockaddr_in *server)
 /* One request and its whole echo. */
 static void round_trip(int fd, const unsigned char *payload, size_t size, unsigned char *reply)
 {
-    size_t sent = 0;
-    while (sent < size) {
-        ssize_t n = send(fd, payload + sent, size - sent, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fail("send", errno);
-        }
-        sent += (size_t)n;
-    }
+    if (send_all(fd, payload, size) < 0)
+        fail("send", errno);
     size_t got = 0;
     while (got < size) {
         ssize_t n = recv(fd, reply + got, size - got, 0);
@@ -103,11 +80,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s ADDRESS PORT ROUND_TRIPS [PAYLOAD_BYTES]\n", argv[0]);
         return 2;
     }
-    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
-    if (inet_pton(AF_INET, argv[1], &server.sin_addr) != 1) {
-        fprintf(stderr, "bad address %s\n", argv[1]);
+    struct sockaddr_in server;
+    if (parse_server(argv[1], argv[2], &server) < 0)
         return 2;
-    }
     long count = atol(argv[3]);
     long size = argc == 5 ? atol(argv[4]) : 64;
     if (count < 1 || count > 10000000 || size < 1 || size > (1 << 20)) {
@@ -132,13 +107,7 @@ int main(int argc, char **argv)
         samples[measured++] = now_ns() - start;
     }
     close(fd);
-    qsort(samples, (size_t)measured, sizeof *samples, compare_u64);
-    uint64_t sum = 0;
-    for (long i = 0; i < measured; i++)
-        sum += samples[i];
-    printf("round_trips=%ld p50_ns=%llu p99_ns=%llu mean_ns=%llu min_ns=%llu max_ns=%llu\n", measured,
-           (unsigned long long)samples[measured / 2], (unsigned long long)samples[(measured * 99) / 100],
-           (unsigned long long)(sum / (uint64_t)measured), (unsigned long long)samples[0],
-           (unsigned long long)samples[measured - 1]);
+    printf("round_trips=%ld ", measured);
+    print_latencies(samples, measured);
     return measured == count ? 0 : 1;
 }

@@ -25,7 +25,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 enum mode { MODE_ECHO, MODE_DISCARD, MODE_SINK };
+static const char *const MODE_NAMES[] = { "echo", "discard", "sink" };
 
 /* 65535 covers the largest UDP payload (65507) with room to spare. */
 static unsigned char datagram[65536];
@@ -153,24 +156,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s echo|discard|sink PORT\n", argv[0]);
         return 2;
     }
-    enum mode mode;
-    if (strcmp(argv[1], "echo") == 0)
-        mode = MODE_ECHO;
-    else if (strcmp(argv[1], "discard") == 0)
-        mode = MODE_DISCARD;
-    else if (strcmp(argv[1], "sink") == 0)
-        mode = MODE_SINK;
-    else {
-        fprintf(stderr, "unknown mode %s\n", argv[1]);
+    int mode = parse_mode(argv[1], MODE_NAMES, sizeof MODE_NAMES / sizeof MODE_NAMES[0]);
+    int port = parse_port(argv[2]);
+    if (mode < 0 || port < 0)
         return 2;
-    }
-    char *end;
-    long port = strtol(argv[2], &end, 10);
-    if (*end != '\0' || port < 1 || port > 65535) {
-        fprintf(stderr, "bad port %s\n", argv[2]);
-        return 2;
-    }
-    int fd = open_socket((int)port, mode);
+    int fd = open_socket(port, mode);
     if (mode == MODE_ECHO)
         serve_echo(fd);
     else

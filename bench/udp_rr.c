@@ -26,23 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define WARMUP_ROUND_TRIPS 500
 #define RECEIVE_TIMEOUT_MS 200
 #define MAX_LOST 100
 #define RR_DEADLINE_SECONDS 60.0
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
 
 static int open_socket(void)
 {
@@ -114,14 +103,8 @@ static int run_rr(const struct sockaddr_in *server, long count, size_t size)
         printf("round_trips=0 lost=%ld\n", lost);
         return 1;
     }
-    qsort(samples, (size_t)measured, sizeof *samples, compare_u64);
-    uint64_t sum = 0;
-    for (long i = 0; i < measured; i++)
-        sum += samples[i];
-    printf("round_trips=%ld lost=%ld p50_ns=%llu p99_ns=%llu mean_ns=%llu min_ns=%llu max_ns=%llu\n",
-           measured, lost, (unsigned long long)samples[measured / 2],
-           (unsigned long long)samples[(measured * 99) / 100], (unsigned long long)(sum / (uint64_t)measured),
-           (unsigned long long)samples[0], (unsigned long long)samples[measured - 1]);
+    printf("round_trips=%ld lost=%ld ", measured, lost);
+    print_latencies(samples, measured);
     return measured == count ? 0 : 1;
 }
 
@@ -187,11 +170,9 @@ int main(int argc, char **argv)
                 argv[0], argv[0]);
         return 2;
     }
-    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
-    if (inet_pton(AF_INET, argv[2], &server.sin_addr) != 1) {
-        fprintf(stderr, "bad address %s\n", argv[2]);
+    struct sockaddr_in server;
+    if (parse_server(argv[2], argv[3], &server) < 0)
         return 2;
-    }
     long size = argc == 6 ? atol(argv[5]) : 64;
     if (size < 8 || size > 65507) {
         fprintf(stderr, "payload must be 8..65507 bytes\n");

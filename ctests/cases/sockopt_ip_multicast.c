@@ -3,7 +3,9 @@
  * and ip_mreqn: EADDRINUSE, EADDRNOTAVAIL, ENODEV, EINVAL, ENOBUFS at igmp_max_memberships),
  * the source options (ADD/DROP_SOURCE_MEMBERSHIP, BLOCK/UNBLOCK_SOURCE, igmp_max_msf),
  * IP_MSFILTER set and get, and the group_req forms (MCAST_*). The state is read back through
- * IP_MSFILTER / MCAST_MSFILTER and the errno of further calls. */
+ * IP_MSFILTER / MCAST_MSFILTER and the errno of further calls. Then a TCP socket (fresh and
+ * listening): the options it refuses, and the interface named by address or index in the
+ * source memberships and filters it takes. */
 #include "trace.h"
 
 #include <arpa/inet.h>
@@ -186,6 +188,47 @@ static void multicast_if(int fd)
     tr_getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, BADPTR, &l);
     l = (socklen_t)-1;
     tr_getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, bytes, &l);
+}
+
+/* A TCP socket: which multicast options it refuses, and the interface named by its address
+ * or its index in those it takes (the stack's interface is 2, holding 198.18.0.2). */
+static void tcp_interfaces(int fd)
+{
+    note("TCP: IP_MULTICAST_IF and IP_ADD_MEMBERSHIP by address and by index");
+    struct in_addr host = addr("198.18.0.2");
+    tr_setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &host, sizeof host);
+    mreqn(fd, IP_MULTICAST_IF, "0.0.0.0", "0.0.0.0", 2);
+    tr_getint(fd, IPPROTO_IP, IP_MULTICAST_IF);
+    mreq(fd, IP_ADD_MEMBERSHIP, "239.1.1.1", "198.18.0.2");
+    mreqn(fd, IP_ADD_MEMBERSHIP, "239.1.1.1", "0.0.0.0", 2);
+    mreq(fd, IP_DROP_MEMBERSHIP, "239.1.1.1", "198.18.0.2");
+    note("TCP: source memberships and filters by interface address");
+    source(fd, IP_ADD_SOURCE_MEMBERSHIP, "239.1.1.5", "198.18.0.2", "198.18.0.1");
+    source(fd, IP_ADD_SOURCE_MEMBERSHIP, "239.1.1.5", "198.18.0.2", "198.18.0.1");
+    source(fd, IP_ADD_SOURCE_MEMBERSHIP, "239.1.1.6", "127.0.0.1", "198.18.0.1");
+    source(fd, IP_ADD_SOURCE_MEMBERSHIP, "239.1.1.7", "198.18.0.9", "198.18.0.1");
+    source(fd, IP_ADD_SOURCE_MEMBERSHIP, "239.1.1.8", "0.0.0.0", "198.18.0.1");
+    msfilter_get(fd, "239.1.1.5", "198.18.0.2", 4, IP_MSFILTER_SIZE(4));
+    msfilter_get(fd, "239.1.1.6", "127.0.0.1", 4, IP_MSFILTER_SIZE(4));
+    msfilter_get(fd, "239.1.1.8", "0.0.0.0", 4, IP_MSFILTER_SIZE(4));
+    msfilter_get(fd, "239.1.1.5", "198.18.0.9", 4, IP_MSFILTER_SIZE(4));
+    note("TCP: the group joined by route (0.0.0.0) is found by the interface's address");
+    const char *one[] = { "198.18.0.3" };
+    msfilter_set(fd, "239.1.1.9", "198.18.0.2", MCAST_EXCLUDE, 1, one, IP_MSFILTER_SIZE(1));
+    msfilter_set(fd, "239.1.1.8", "198.18.0.2", MCAST_EXCLUDE, 1, one, IP_MSFILTER_SIZE(1));
+    msfilter_get(fd, "239.1.1.8", "0.0.0.0", 4, IP_MSFILTER_SIZE(4));
+    source(fd, IP_BLOCK_SOURCE, "239.1.1.8", "198.18.0.2", "198.18.0.4");
+    msfilter_get(fd, "239.1.1.8", "198.18.0.2", 4, IP_MSFILTER_SIZE(4));
+    group_req(fd, MCAST_LEAVE_GROUP, 2, AF_INET, "239.1.1.8", sizeof(struct group_req));
+    source(fd, IP_DROP_SOURCE_MEMBERSHIP, "239.1.1.5", "198.18.0.2", "198.18.0.1");
+    source(fd, IP_DROP_SOURCE_MEMBERSHIP, "239.1.1.5", "198.18.0.2", "198.18.0.1");
+    source(fd, IP_DROP_SOURCE_MEMBERSHIP, "239.1.1.6", "127.0.0.1", "198.18.0.1");
+    note("TCP: the group_req forms by index");
+    group_req(fd, MCAST_JOIN_GROUP, 2, AF_INET, "239.1.1.10", sizeof(struct group_req));
+    group_req(fd, MCAST_JOIN_GROUP, 2, AF_INET, "239.1.1.10", sizeof(struct group_req));
+    group_req(fd, MCAST_LEAVE_GROUP, 2, AF_INET, "239.1.1.10", sizeof(struct group_req));
+    tr_setint(fd, IPPROTO_IP, IP_UNICAST_IF, htonl(2));
+    tr_getint(fd, IPPROTO_IP, IP_UNICAST_IF);
 }
 
 static void memberships(int fd)
@@ -453,5 +496,14 @@ int main(void)
     tr_setsockopt(lite, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof a);
     tr_getint(lite, IPPROTO_IP, IP_MULTICAST_IF);
     tr_close(lite);
+
+    int stream = tr_socket(AF_INET, SOCK_STREAM, 0);
+    tcp_interfaces(stream);
+    tr_close(stream);
+    note("TCP, listening: the same");
+    stream = tr_socket(AF_INET, SOCK_STREAM, 0);
+    tr_listen(stream, 1);
+    tcp_interfaces(stream);
+    tr_close(stream);
     return trace_end();
 }

@@ -129,6 +129,9 @@ int main(void)
     note("third: a connection nobody accepts; the listener closes");
     quiet_wait_events(listener, POLLIN, 3000);
     tr_poll(&p, 1, 0);
+    /* The client writes right after its handshake: let its data arrive (and be ACKed) first,
+     * so the reset acknowledges it in every run rather than racing it. */
+    usleep(200 * 1000);
     tr_close(listener);
     peer_finish(&job, 8000);
 
@@ -139,6 +142,10 @@ int main(void)
                            "s.sendall(b'null'); s.close(); print('sent')",
                            HOST_ADDR, NULL };
     peer_run(PEER_NS, "python3 -c connect-and-send", argv, 5000);
+    /* The client's FIN is ACKed by the delayed-ACK timer (pingpong mode after a FIN) about
+     * 40 ms after it came; python's exit takes about as long. Wait well past the timer so
+     * that ACK goes before our FIN in every run. */
+    usleep(150 * 1000);
     conn = accept(listener, NULL, NULL);
     printf("accept(NULL, NULL) %s\n", conn >= 0 ? "= fd" : trace_errno_name(errno));
     quiet_wait_bytes(conn, 4, 3000);

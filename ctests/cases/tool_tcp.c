@@ -25,10 +25,11 @@ static const char *iperf_json =
     "received = end['sum_received']['bytes']\n"
     "# Without -R the server's count stops when the client has sent its bytes (timing):\n"
     "# only whether data arrived is printed. With -R the client receives all of them.\n"
-    "# The sender may overshoot -n by a block (it checks between writes).\n"
+    "# The sender may overshoot -n (it checks between writes; seen natively: 16842376), so\n"
+    "# both counts are compared with the 16 MiB asked for.\n"
     "sent = end['sum_sent']['bytes']\n"
     "if sys.argv[1:] == ['-R']:\n"
-    "    print('sent at least 16 MiB', sent >= 16 << 20, 'received', received)\n"
+    "    print('sent at least 16 MiB', sent >= 16 << 20, 'received at least 16 MiB', received >= 16 << 20)\n"
     "else:\n"
     "    print('sent at least 16 MiB', sent >= 16 << 20, 'received some', received > 0)\n";
 

@@ -63,6 +63,22 @@ static void put_result(struct line *l, long ret, int err)
         put(l, " = %ld", ret);
 }
 
+/* The end of a wrapper: prints its line, then hands the call's result back to the case with
+ * the call's errno (printing may have changed errno). */
+static long finish(struct line *l, long ret, int err)
+{
+    emit(l);
+    errno = err;
+    return ret;
+}
+
+/* `finish` after the " = result" part, for wrappers that print nothing after it. */
+static long finish_with_result(struct line *l, long ret, int err)
+{
+    put_result(l, ret, err);
+    return finish(l, ret, err);
+}
+
 /* ---- names -------------------------------------------------------------- */
 
 struct name {
@@ -651,10 +667,7 @@ int tr_socket(int domain, int type, int protocol)
     put(&l, "socket(");
     put_socket_args(&l, domain, type, protocol);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_socketpair(int domain, int type, int protocol, int sv[2])
@@ -668,9 +681,7 @@ int tr_socketpair(int domain, int type, int protocol, int sv[2])
     put_result(&l, ret, err);
     if (ret == 0)
         put(&l, " [fd%d fd%d]", sv[0], sv[1]);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 static int addr_call(const char *what, int (*call)(int, const struct sockaddr *, socklen_t),
@@ -682,10 +693,7 @@ static int addr_call(const char *what, int (*call)(int, const struct sockaddr *,
     put(&l, "%s(fd%d, ", what, fd);
     put_sockaddr(&l, addr, len);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_bind(int fd, const struct sockaddr *addr, socklen_t len)
@@ -704,10 +712,7 @@ int tr_listen(int fd, int backlog)
     int err = errno;
     struct line l = { .len = 0 };
     put(&l, "listen(fd%d, %d)", fd, backlog);
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_shutdown(int fd, int how)
@@ -718,10 +723,7 @@ int tr_shutdown(int fd, int how)
     put(&l, "shutdown(fd%d, ", fd);
     put_enum(&l, shutdown_hows, how);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 static int name_call(const char *what, int (*call)(int, struct sockaddr *, socklen_t *), int fd,
@@ -750,9 +752,7 @@ static int name_call(const char *what, int (*call)(int, struct sockaddr *, sockl
         if (*len != given)
             put(&l, " outlen=%u", (unsigned)*len);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
@@ -812,9 +812,7 @@ int tr_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
         put_optval(&l, level, name, val, out <= given ? out : given);
         put(&l, " outlen=%d", (int)out);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -833,10 +831,7 @@ int tr_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
             put(&l, " len=%u", (unsigned)len);
     }
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_setint(int fd, int level, int name, int value)
@@ -882,10 +877,7 @@ ssize_t tr_send(int fd, const void *buf, size_t len, int flags)
     put(&l, ", ");
     put_flags(&l, flags);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 ssize_t tr_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
@@ -904,10 +896,7 @@ ssize_t tr_sendto(int fd, const void *buf, size_t len, int flags, const struct s
     else
         put_sockaddr(&l, to, tolen);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 ssize_t tr_sendto4(int fd, const void *buf, size_t len, int flags, const char *addr,
@@ -958,10 +947,7 @@ ssize_t tr_sendmsg(int fd, const struct msghdr *msg, int flags)
     put(&l, ", ");
     put_flags(&l, flags);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 ssize_t tr_recv(int fd, void *buf, size_t len, int flags)
@@ -977,9 +963,7 @@ ssize_t tr_recv(int fd, void *buf, size_t len, int flags)
         put(&l, " ");
         put_bytes(&l, buf, (size_t)ret < len ? (size_t)ret : len);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 ssize_t tr_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
@@ -1013,9 +997,7 @@ ssize_t tr_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *f
                 put(&l, " outlen=%u", (unsigned)*fromlen);
         }
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 static void put_msghdr_out(struct line *l, const struct msghdr *m, socklen_t namelen_given,
@@ -1071,9 +1053,7 @@ ssize_t tr_recvmsg(int fd, struct msghdr *msg, int flags)
     put_result(&l, ret, err);
     if (ret >= 0 && readable)
         put_msghdr_out(&l, msg, namelen_given, (size_t)ret);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_sendmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags)
@@ -1087,9 +1067,7 @@ int tr_sendmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags)
     put_result(&l, ret, err);
     for (int i = 0; i < ret && msgs; i++)
         put(&l, " [%d]len=%u", i, msgs[i].msg_len);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_recvmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags, struct timespec *timeout)
@@ -1108,9 +1086,7 @@ int tr_recvmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags, struct time
         put(&l, " [%d]len=%u", i, msgs[i].msg_len);
         put_msghdr_out(&l, &msgs[i].msg_hdr, namelen_given[i], msgs[i].msg_len);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 ssize_t tr_read(int fd, void *buf, size_t len)
@@ -1124,9 +1100,7 @@ ssize_t tr_read(int fd, void *buf, size_t len)
         put(&l, " ");
         put_bytes(&l, buf, (size_t)ret);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 ssize_t tr_write(int fd, const void *buf, size_t len)
@@ -1137,10 +1111,7 @@ ssize_t tr_write(int fd, const void *buf, size_t len)
     put(&l, "write(fd%d, len=%zu ", fd, len);
     put_bytes(&l, buf, len);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 ssize_t tr_readv(int fd, const struct iovec *iov, int iovcnt)
@@ -1157,9 +1128,7 @@ ssize_t tr_readv(int fd, const struct iovec *iov, int iovcnt)
         put(&l, " ");
         put_iov_bytes(&l, iov, (size_t)iovcnt, (size_t)ret);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 ssize_t tr_writev(int fd, const struct iovec *iov, int iovcnt)
@@ -1174,10 +1143,7 @@ ssize_t tr_writev(int fd, const struct iovec *iov, int iovcnt)
         put_iov_bytes(&l, iov, (size_t)iovcnt, total);
     }
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 /* ---- wrappers: descriptors ----------------------------------------------- */
@@ -1188,10 +1154,7 @@ int tr_close(int fd)
     int err = errno;
     struct line l = { .len = 0 };
     put(&l, "close(fd%d)", fd);
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_pipe(int fds[2])
@@ -1203,9 +1166,7 @@ int tr_pipe(int fds[2])
     put_result(&l, ret, err);
     if (ret == 0)
         put(&l, " [fd%d fd%d]", fds[0], fds[1]);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_dup(int fd)
@@ -1214,10 +1175,7 @@ int tr_dup(int fd)
     int err = errno;
     struct line l = { .len = 0 };
     put(&l, "dup(fd%d)", fd);
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_dup2(int fd, int newfd)
@@ -1226,10 +1184,7 @@ int tr_dup2(int fd, int newfd)
     int err = errno;
     struct line l = { .len = 0 };
     put(&l, "dup2(fd%d, %d)", fd, newfd);
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_dup3(int fd, int newfd, int flags)
@@ -1240,10 +1195,7 @@ int tr_dup3(int fd, int newfd, int flags)
     put(&l, "dup3(fd%d, %d, ", fd, newfd);
     put_bits(&l, open_flags, (unsigned)flags);
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_fcntl(int fd, int cmd, long arg)
@@ -1280,9 +1232,7 @@ int tr_fcntl(int fd, int cmd, long arg)
     } else {
         put_result(&l, ret, err);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_ioctl_int(int fd, unsigned long request, int *arg)
@@ -1306,9 +1256,7 @@ int tr_ioctl_int(int fd, unsigned long request, int *arg)
     put_result(&l, ret, err);
     if (ret >= 0 && arg_readable && request != FIONBIO && request != FIOASYNC)
         put(&l, " val=%d", *arg);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_ioctl_stamp(int fd, struct timeval *tv)
@@ -1322,9 +1270,7 @@ int tr_ioctl_stamp(int fd, struct timeval *tv)
         put(&l, " tv=");
         put_timestamp(&l, tv->tv_sec);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 /* ---- wrappers: readiness -------------------------------------------------- */
@@ -1359,9 +1305,7 @@ int tr_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
         put(&l, " revents=");
         put_pollfds(&l, fds, n, 1);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask)
@@ -1385,9 +1329,7 @@ int tr_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const
         put(&l, " revents=");
         put_pollfds(&l, fds, n, 1);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 static void put_fdset(struct line *l, int nfds, const fd_set *set)
@@ -1429,9 +1371,7 @@ int tr_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout
         put(&l, " -> ");
         put_select(&l, nfds, r, w, e);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *timeout,
@@ -1452,9 +1392,7 @@ int tr_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec 
         put(&l, " -> ");
         put_select(&l, nfds, r, w, e);
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }
 
 int tr_epoll_create1(int flags)
@@ -1463,10 +1401,7 @@ int tr_epoll_create1(int flags)
     int err = errno;
     struct line l = { .len = 0 };
     put(&l, "epoll_create1(%s)", flags == EPOLL_CLOEXEC ? "EPOLL_CLOEXEC" : flags ? "?" : "0");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -1483,10 +1418,7 @@ int tr_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
         put(&l, " data=%llu}", (unsigned long long)ev->data.u64);
     }
     put(&l, ")");
-    put_result(&l, ret, err);
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish_with_result(&l, ret, err);
 }
 
 int tr_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
@@ -1517,7 +1449,5 @@ int tr_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
         }
         put(&l, "]");
     }
-    emit(&l);
-    errno = err;
-    return ret;
+    return finish(&l, ret, err);
 }

@@ -48,6 +48,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decode import ipv4_datagram, ones_sum, payload_str, transport_checksum_ok, walk_options  # noqa: E402
 from tcp import TcpDecoder, superseded_acks, tcp_summary  # noqa: E402
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
@@ -140,30 +141,6 @@ def ip_str(b):
     return ".".join(str(x) for x in b)
 
 
-def fnv1a(data):
-    """The hash ctests/lib/trace.c prints for long buffers (FNV-1a, 32 bit)."""
-    h = 0x811C9DC5
-    for x in data:
-        h ^= x
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def payload_str(data):
-    if len(data) <= 16:
-        return f"{len(data)}:{data.hex()}" if data else "0"
-    return f"{len(data)}:fnv={fnv1a(data):08x}"
-
-
-def ones_sum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
 class Normaliser:
     def __init__(self, port_low, port_high, tcp_coarse=False):
         self.tcp_coarse = tcp_coarse
@@ -218,9 +195,9 @@ class Normaliser:
     # ---- pass 1: reassembly, so a fragmented datagram's checksum can be verified ----
     def collect_fragments(self, frames):
         for frame, _ in frames:
-            if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+            ip = ipv4_datagram(frame)
+            if ip is None:
                 continue
-            ip = frame[14:]
             ihl = (ip[0] & 0x0F) * 4
             if ip[0] >> 4 != 4 or ihl < 20 or len(ip) < ihl:
                 continue
@@ -283,28 +260,18 @@ class Normaliser:
 
     def ip_options(self, opts):
         out = []
-        i = 0
-        while i < len(opts):
-            kind = opts[i]
+        for kind, length, data in walk_options(opts):
             name = IP_OPTION_NAMES.get(kind, f"opt{kind}")
             if kind == 0:
-                rest = opts[i + 1 :]
-                out.append("EOL" + (f"+{len(rest)}:{rest.hex()}" if rest else ""))
-                break
-            if kind == 1:
+                out.append("EOL" + (f"+{len(data)}:{data.hex()}" if data else ""))
+            elif kind == 1:
                 out.append("NOP")
-                i += 1
-                continue
-            if i + 1 >= len(opts) or opts[i + 1] < 2 or i + opts[i + 1] > len(opts):
-                out.append(f"{name}-malformed:{opts[i:].hex()}")
-                break
-            length = opts[i + 1]
-            data = opts[i + 2 : i + length]
-            if kind == 68 and len(data) >= 2:
+            elif length is None:
+                out.append(f"{name}-malformed:{data.hex()}")
+            elif kind == 68 and len(data) >= 2:
                 out.append(f"TS len={length} {self.ts_option(data)}")
             else:
                 out.append(f"{name} len={length} {data.hex()}")
-            i += length
         return "[" + " ".join(out) + "]"
 
     @staticmethod
@@ -390,15 +357,8 @@ class Normaliser:
             return "none"
         if datagram is None:
             return "unverifiable(fragments missing)"
-        pseudo = src + dst + struct.pack("!BBH", 0, 17, len(datagram))
-        if ones_sum(pseudo + datagram) == 0xFFFF:
-            return "valid"
-        # CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum and the device would
-        # finish it (udp4_hwcsum, net/ipv4/udp.c); on veth nobody does. That is how the kernel
-        # (host in the kernel world, and the peer) sends, so it counts as valid.
-        if field == ones_sum(pseudo):
-            return "valid"
-        return "BAD"
+        # A CHECKSUM_PARTIAL sender's folded pseudo-header sum counts as valid (decode.py).
+        return "valid" if transport_checksum_ok(src, dst, 17, len(datagram), datagram, field) else "BAD"
 
     def udp(self, seg, src, dst, full):
         if len(seg) < 8:
@@ -550,10 +510,6 @@ class Normaliser:
             out.extend(outcomes)
         return out
 
-    @staticmethod
-    def is_tcp(frame):
-        return len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 6
-
     def endpoint_name(self, endpoint):
         addr, port = endpoint
         return f"{ip_str(addr)}:{self.port(port)}"
@@ -655,9 +611,9 @@ class IgmpReports:
         self.groups = {}
 
     def take(self, normaliser, frame, orig_len):
-        if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00" or mac_name(frame[6:12]) != "host":
+        ip = ipv4_datagram(frame)
+        if ip is None or mac_name(frame[6:12]) != "host":
             return False
-        ip = frame[14:]
         ihl = (ip[0] & 0x0F) * 4
         if ip[0] >> 4 != 4 or ip[9] != 2 or len(ip) < ihl + 8 or ip[ihl] not in (0x12, 0x16, 0x17, 0x22):
             return False

@@ -18,32 +18,11 @@ scale, SACK-permitted, NOPs, EOL, unknown kinds in hex), payload length and hash
 """
 import struct
 
+from decode import ipv4_datagram, payload_str, transport_checksum_ok, walk_options
+
 TCP_FLAGS = [(0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"), (0x10, "ACK"), (0x20, "URG"),
              (0x40, "ECE"), (0x80, "CWR"), (0x100, "AE"), (0x200, "RES1"), (0x400, "RES2"), (0x800, "RES3")]
 MOD = 1 << 32
-
-
-def ones_sum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
-def fnv1a(data):
-    h = 0x811C9DC5
-    for x in data:
-        h ^= x
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def payload_str(data):
-    if len(data) <= 16:
-        return f"{len(data)}:{data.hex()}" if data else "0"
-    return f"{len(data)}:fnv={fnv1a(data):08x}"
 
 
 def flags_str(bits):
@@ -130,22 +109,17 @@ class TcpDecoder:
 
     def options(self, opts, mine, theirs, quoted=False):
         out = []
-        i = 0
-        while i < len(opts):
-            kind = opts[i]
+        for kind, length, data in walk_options(opts):
             if kind == 0:
-                rest = opts[i + 1:]
+                rest = data
                 out.append("eol" + (f"+{rest.hex()}" if rest.strip(b"\0") else f"+{len(rest)}" if rest else ""))
-                break
+                continue
             if kind == 1:
                 out.append("nop")
-                i += 1
                 continue
-            if i + 1 >= len(opts) or opts[i + 1] < 2 or i + opts[i + 1] > len(opts):
-                out.append(f"malformed:{opts[i:].hex()}")
-                break
-            length = opts[i + 1]
-            data = opts[i + 2:i + length]
+            if length is None:
+                out.append(f"malformed:{data.hex()}")
+                continue
             if kind == 2 and length == 4:
                 out.append(f"mss={struct.unpack('!H', data)[0]}")
             elif kind == 3 and length == 3:
@@ -166,7 +140,6 @@ class TcpDecoder:
                     out.append(self.ts_text(mine, theirs, tsval, tsecr))
             else:
                 out.append(f"opt{kind} len={length} {data.hex()}")
-            i += length
         return "[" + " ".join(out) + "]"
 
     def quoted(self, head, src, dst):
@@ -213,8 +186,7 @@ class TcpDecoder:
             ack_t = self.seq_text(theirs, ack)
         else:
             ack_t = "0"
-        pseudo = src + dst + struct.pack("!BBH", 0, 6, length)
-        if ones_sum(pseudo + seg) == 0xFFFF or csum == ones_sum(pseudo):
+        if transport_checksum_ok(src, dst, 6, length, seg, csum):
             check = "valid"
         elif length > len(seg):
             check = "unverifiable(truncated)"
@@ -289,9 +261,9 @@ def superseded_acks(frames):
     (tcp_send_delayed_ack, ~40 ms) racing the application's next call, i.e. scheduling."""
     per_sender = {}
     for index, (frame, _) in enumerate(frames):
-        if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        ip = ipv4_datagram(frame, proto=6)
+        if ip is None:
             continue
-        ip = frame[14:]
         ihl = (ip[0] & 0x0F) * 4
         tlen = struct.unpack("!H", ip[2:4])[0]
         if struct.unpack("!H", ip[6:8])[0] & 0x3FFF or len(ip) < ihl + 20 or tlen > len(ip):
@@ -302,16 +274,7 @@ def superseded_acks(frames):
         bits = off_flags & 0x0FFF
         if doff < 20 or doff > len(seg):
             continue
-        sack = False
-        opts, i = seg[20:doff], 0
-        while i < len(opts) and opts[i] != 0:
-            if opts[i] == 1:
-                i += 1
-                continue
-            if i + 1 >= len(opts) or opts[i + 1] < 2:
-                break
-            sack = sack or opts[i] == 5
-            i += opts[i + 1]
+        sack = any(kind == 5 and length is not None for kind, length, _ in walk_options(seg[20:doff]))
         pure = bits & 0x3F == 0x10 and len(seg) == doff and not sack
         key = (ip[12:16], sport, ip[16:20], dport)
         per_sender.setdefault(key, []).append((index, pure, ack))

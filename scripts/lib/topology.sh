@@ -68,10 +68,11 @@ require_root() {
     fi
 }
 
-# build_tool NAME: compile bench/NAME.c into $TOOLS_DIR/NAME when missing or older than the source.
+# build_tool NAME: compile bench/NAME.c into $TOOLS_DIR/NAME when missing or older than the source
+# or than bench/common.h, which every program includes.
 build_tool() {
     local source=$IPSHIM_REPO/bench/$1.c binary=$TOOLS_DIR/$1
-    if [[ ! -x $binary || $source -nt $binary ]]; then
+    if [[ ! -x $binary || $source -nt $binary || $IPSHIM_REPO/bench/common.h -nt $binary ]]; then
         mkdir -p "$TOOLS_DIR"
         gcc -O2 -Wall -Wextra -o "$binary.tmp.$$" "$source"
         mv -f "$binary.tmp.$$" "$binary"

@@ -404,7 +404,53 @@ fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
     }
     read_into(&ipv4("tcp_notsent_lowat"), &mut tcp.notsent_lowat);
     read_into(&ipv4("tcp_fastopen"), &mut tcp.fastopen);
+    // Added by helper F: the namespace's Fast Open key (root-only; unreadable: none).
+    if let Some(text) = CString::new(ipv4("tcp_fastopen_key"))
+        .ok()
+        .and_then(|path| sys::read_small_file(&path).ok())
+    {
+        tcp.fastopen_key = parse_fastopen_key(&String::from_utf8_lossy(&text));
+    }
     read_into("/proc/sys/net/core/somaxconn", &mut tcp.somaxconn);
+    // Added by helper E: the listener's queues (SYN cookies, overflow).
+    read_into(&ipv4("tcp_syncookies"), &mut tcp.syncookies);
+    read_bool(&ipv4("tcp_abort_on_overflow"), &mut tcp.abort_on_overflow);
+    read_into(&ipv4("tcp_max_syn_backlog"), &mut tcp.max_syn_backlog);
+    // Added by helper G: ECN (stack/src/tcp/ecn.rs).
+    read_into(&ipv4("tcp_ecn"), &mut tcp.ecn);
+    // Added by helper D: loss recovery (stack/src/tcp/recovery.rs).
+    read_into(&ipv4("tcp_reordering"), &mut tcp.reordering);
+    read_into(&ipv4("tcp_max_reordering"), &mut tcp.max_reordering);
+    read_into(&ipv4("tcp_early_retrans"), &mut tcp.early_retrans);
+    read_into(&ipv4("tcp_frto"), &mut tcp.frto);
+    read_bool(&ipv4("tcp_dsack"), &mut tcp.dsack);
+    read_bool(&ipv4("tcp_ecn_fallback"), &mut tcp.ecn_fallback);
+    // Added by helper A: the delayed-ACK engine (stack/src/tcp/delayed_ack.rs).
+    read_into(&ipv4("tcp_pingpong_thresh"), &mut tcp.pingpong_thresh);
+    read_into(&ipv4("tcp_comp_sack_nr"), &mut tcp.comp_sack_nr);
+    read_into(&ipv4("tcp_comp_sack_delay_ns"), &mut tcp.comp_sack_delay_ns);
+}
+
+/// proc_tcp_fastopen_key's text: "%08x-%08x-%08x-%08x", a comma and a backup key; each word
+/// is stored little-endian (cpu_to_le32). All zeros means no key was ever set.
+fn parse_fastopen_key(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for key in text.trim().split(',').take(2) {
+        let words: Vec<u32> = key
+            .split('-')
+            .filter_map(|word| u32::from_str_radix(word.trim(), 16).ok())
+            .collect();
+        if words.len() != 4 {
+            return Vec::new();
+        }
+        for word in words {
+            bytes.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+    if bytes.iter().all(|&byte| byte == 0) {
+        return Vec::new();
+    }
+    bytes
 }
 
 /// SO_NETNS_COOKIE (asm-generic/socket.h): the cookie of the socket's network namespace.
@@ -514,6 +560,18 @@ fn in_ping_group((low, high): (u32, u32)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// proc_tcp_fastopen_key's text: words stored little-endian; zeros mean no key.
+    #[test]
+    fn fastopen_key_text() {
+        let key = parse_fastopen_key("00112233-44556677-8899aabb-ccddeeff\n");
+        assert_eq!(&key[..8], &[0x33, 0x22, 0x11, 0x00, 0x77, 0x66, 0x55, 0x44]);
+        assert_eq!(key.len(), 16);
+        let both = parse_fastopen_key("00000001-0-0-0,00000002-0-0-0");
+        assert_eq!((both.len(), both[0], both[16]), (32, 1, 2));
+        assert!(parse_fastopen_key("00000000-00000000-00000000-00000000").is_empty());
+        assert!(parse_fastopen_key("garbage").is_empty());
+    }
 
     #[test]
     fn boot_id_is_the_hosts_and_stable() {

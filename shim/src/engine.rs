@@ -238,6 +238,8 @@ impl Core {
         self.transmit(now);
         let mut wakeups = Wakeups::default();
         if self.stack.generation() != generation_before {
+            // Owners of watched sockets are signalled once the lock is released.
+            wakeups.signals = crate::async_signals::collect(&mut self.stack);
             wakeups.waiters = self
                 .waiters
                 .iter()
@@ -379,6 +381,10 @@ impl Engine {
             pollfd.revents = 0;
         }
         let deadline = timeout.map(|timeout| now() + timeout);
+        // Signals for socket owners found while waiting are sent at once (async_signals.rs).
+        let _waiting = crate::async_signals::WaitMark::enter();
+        // Those this thread put off earlier in the same call must not wait for its end.
+        crate::async_signals::collect_mail();
         let waker = thread_waker()?;
         let mut pollfds = Vec::with_capacity(kernel_fds.len() + 2);
         let mut woken_by_sleep = false;
@@ -415,6 +421,8 @@ impl Engine {
             }
             drop(core);
             wakeups.signal();
+            // A signal another thread saw for this one (an F_OWNER_TID owner).
+            crate::async_signals::collect_mail();
             if let Some(outcome) = outcome {
                 return Ok(outcome);
             }
@@ -470,6 +478,7 @@ impl Engine {
         Wakeups {
             waiters,
             progress: None,
+            signals: Vec::new(),
         }
         .signal();
     }

@@ -5,6 +5,7 @@
 //! `engine` owns the stack, the device and the waiting protocol; `device` is the packet
 //! socket; `config`, `log`, `pcap` are what their names say. docs/architecture.md has more.
 
+pub mod async_signals;
 pub mod config;
 pub mod device;
 pub mod engine;

@@ -78,29 +78,21 @@ fn own_pid() -> libc::pid_t {
 /// process_vm_readv(self): copies from the remote (user) iovecs into the local ones.
 /// Returns the bytes moved; a fault after some bytes gives a short count, before any EFAULT.
 fn vm_read(local: &[iovec], remote: &[iovec]) -> Result<usize, Errno> {
-    // SAFETY: both arrays are valid for their lengths; the kernel checks the remote ranges.
-    let moved = unsafe {
-        libc::syscall(
-            libc::SYS_process_vm_readv,
-            own_pid(),
-            local.as_ptr(),
-            local.len(),
-            remote.as_ptr(),
-            remote.len(),
-            // A full-width zero: a bare `0` is an i32 in the variadic call, and the kernel
-            // reads flags as unsigned long (garbage in the high half is EINVAL).
-            0 as libc::c_ulong,
-        )
-    };
-    syscall_result(moved)
+    process_vm(libc::SYS_process_vm_readv, local, remote)
 }
 
 /// process_vm_writev(self): copies from the local iovecs into the remote (user) ones.
 fn vm_write(local: &[iovec], remote: &[iovec]) -> Result<usize, Errno> {
-    // SAFETY: as for vm_read; the local buffers are only read.
+    process_vm(libc::SYS_process_vm_writev, local, remote)
+}
+
+/// process_vm_readv or process_vm_writev (`number`) on our own process.
+fn process_vm(number: libc::c_long, local: &[iovec], remote: &[iovec]) -> Result<usize, Errno> {
+    // SAFETY: both arrays are valid for their lengths; the kernel checks the remote ranges
+    // (and, for process_vm_writev, only reads the local buffers).
     let moved = unsafe {
         libc::syscall(
-            libc::SYS_process_vm_writev,
+            number,
             own_pid(),
             local.as_ptr(),
             local.len(),

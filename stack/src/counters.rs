@@ -54,6 +54,16 @@ impl CounterSet for TcpCounters {
             ("active_opens", self.active_opens),
             ("passive_opens", self.passive_opens),
             ("output_errors", self.output_errors),
+            ("listen_drops", self.listen_drops),
+            (
+                "request_queue_full_cookies",
+                self.request_queue_full_cookies,
+            ),
+            ("request_queue_full_drops", self.request_queue_full_drops),
+            ("syncookies_sent", self.syncookies_sent),
+            ("syncookies_received", self.syncookies_received),
+            ("syncookies_failed", self.syncookies_failed),
+            ("embryonic_resets", self.embryonic_resets),
         ]
     }
 }

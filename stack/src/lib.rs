@@ -2,6 +2,7 @@
 //! behaviour of Linux's net/ipv4 as seen through the socket API. See README.md and
 //! docs/architecture.md for the map.
 
+pub mod async_watch;
 pub mod bpf;
 pub mod cmsg;
 pub mod config;
@@ -24,6 +25,8 @@ pub mod wire;
 
 pub use config::{Credentials, InterfaceConfig, StackConfig, Sysctls};
 pub use errno::Errno;
-pub use socket::{RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId, WakeupCounts};
+pub use socket::{
+    AsyncNotices, RecvArgs, RecvResult, RxMeta, SendArgs, Shutdown, SocketId, WakeupCounts,
+};
 pub use stack::{ip_proto, Stack};
 pub use time::{Instant, WallTime};

@@ -50,6 +50,8 @@ pub mod msg_flags {
     pub const MSG_NOSIGNAL: i32 = 0x4000;
     pub const MSG_MORE: i32 = 0x8000;
     pub const MSG_WAITFORONE: i32 = 0x10000;
+    /// TCP Fast Open: connect and send in one call (tcp_sendmsg_fastopen).
+    pub const MSG_FASTOPEN: i32 = 0x2000_0000;
     pub const MSG_CMSG_CLOEXEC: i32 = 0x4000_0000;
 }
 
@@ -74,6 +76,21 @@ impl WakeupCounts {
             .wrapping_add(self.writable)
             .wrapping_add(self.other)
     }
+}
+
+/// The sk_wake_async calls a socket made, by the POLL_* reason they carry (sock_wake_async →
+/// kill_fasync): the shim turns new ones into O_ASYNC signals (SIGIO or F_SETSIG's) for the
+/// socket's owner. SIGURG is counted apart (`Stack::urgent_signals`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AsyncNotices {
+    /// POLL_IN: sk_data_ready (data, a datagram, a connection to accept, a FIN).
+    pub input: u64,
+    /// POLL_OUT: a connection established (tcp_finish_connect), write space.
+    pub output: u64,
+    /// POLL_ERR: sk_error_report.
+    pub error: u64,
+    /// POLL_HUP: tcp_fin on a socket already shut down both ways.
+    pub hangup: u64,
 }
 
 /// skb->mark and skb->priority: what the sending socket set (SO_MARK, SO_PRIORITY, IP_TOS, or

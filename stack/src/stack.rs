@@ -33,6 +33,8 @@ pub struct Stack {
     raw: RawLayer,
     /// Bumped whenever any socket's readiness may have changed, so waiters know to look again.
     generation: u64,
+    /// The sockets whose owners the shim signals, and their events in order (async_watch.rs).
+    async_watch: crate::async_watch::AsyncWatch,
 }
 
 /// The transports, as the network layer sees them when it delivers.
@@ -40,15 +42,43 @@ struct Upper<'a> {
     udp: &'a mut UdpLayer,
     tcp: &'a mut TcpLayer,
     raw: &'a mut RawLayer,
+    async_watch: &'a mut crate::async_watch::AsyncWatch,
+}
+
+impl Upper<'_> {
+    /// After each datagram or ICMP error: the watched sockets' new events, in order.
+    fn observe_async(&mut self) {
+        if !self.async_watch.is_empty() {
+            let (tcp, udp) = (&*self.tcp, &*self.udp);
+            self.async_watch.observe(|id| async_counters(tcp, udp, id));
+        }
+    }
+}
+
+/// What `AsyncWatch` compares: new urgent pointers and sk_wake_async calls.
+fn async_counters(
+    tcp: &TcpLayer,
+    udp: &UdpLayer,
+    id: SocketId,
+) -> (u64, crate::socket::AsyncNotices) {
+    if is_tcp_id(id) {
+        (tcp.urgent_signals(id), tcp.async_notices(id))
+    } else if is_raw_id(id) {
+        (0, Default::default())
+    } else {
+        (0, udp.async_notices(id))
+    }
 }
 
 impl Transports for Upper<'_> {
     fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery {
-        match datagram.protocol {
+        let delivery = match datagram.protocol {
             ip_proto::UDP | ip_proto::UDPLITE => self.udp.deliver(now, datagram),
             ip_proto::TCP => self.tcp.deliver(now, datagram),
             _ => Delivery::ProtocolUnreachable,
-        }
+        };
+        self.observe_async();
+        delivery
     }
 
     fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) {
@@ -60,6 +90,7 @@ impl Transports for Upper<'_> {
             ip_proto::TCP => self.tcp.icmp_error(now, error),
             _ => {}
         }
+        self.observe_async();
     }
 
     fn accepts_path_mtu(&mut self, error: &IcmpError<'_>) -> bool {
@@ -101,6 +132,7 @@ impl Stack {
             tcp: TcpLayer::new(&config),
             raw: RawLayer::new(&config),
             generation: 0,
+            async_watch: Default::default(),
         }
     }
 
@@ -112,6 +144,7 @@ impl Stack {
             udp: &mut self.udp,
             tcp: &mut self.tcp,
             raw: &mut self.raw,
+            async_watch: &mut self.async_watch,
         };
         if self.ip.handle_frame(now, frame, meta, &mut upper) {
             self.generation += 1;
@@ -152,6 +185,7 @@ impl Stack {
             udp: &mut self.udp,
             tcp: &mut self.tcp,
             raw: &mut self.raw,
+            async_watch: &mut self.async_watch,
         };
         if self.ip.handle_timeout(now, &mut upper) {
             self.generation += 1;
@@ -170,6 +204,8 @@ impl Stack {
     /// state-change report those leaves schedule is sent now (its retransmissions cannot be).
     pub fn process_exit(&mut self, now: Instant) {
         let changes = self.udp.drop_all_memberships();
+        self.ip.apply_multicast_changes(now, &changes);
+        let changes = self.tcp.drop_all_memberships();
         self.ip.apply_multicast_changes(now, &changes);
         self.ip.flush_igmp(now);
     }
@@ -196,6 +232,7 @@ impl Stack {
             udp: &mut self.udp,
             tcp: &mut self.tcp,
             raw: &mut self.raw,
+            async_watch: &mut self.async_watch,
         };
         if self.ip.run_loopback(now, &mut upper) {
             self.generation += 1;
@@ -214,6 +251,7 @@ impl Stack {
                 udp: &mut self.udp,
                 tcp: &mut self.tcp,
                 raw: &mut self.raw,
+                async_watch: &mut self.async_watch,
             };
             if !self.ip.run_loopback(now, &mut upper) {
                 break;
@@ -254,8 +292,10 @@ impl Stack {
 
     pub fn close(&mut self, now: Instant, id: SocketId) {
         if is_tcp_id(id) {
-            // tcp_close: a FIN (or a reset, with unread data or SO_LINGER 0); the connection
-            // lives on as an orphan until it is done.
+            // ip_mc_drop_socket (inet_release), then tcp_close: a FIN (or a reset, with
+            // unread data or SO_LINGER 0); the connection lives on as an orphan until done.
+            let changes = self.tcp.drop_memberships(id);
+            self.ip.apply_multicast_changes(now, &changes);
             self.tcp.close(now, id);
             self.flush_tcp(now);
             self.generation += 1;
@@ -297,6 +337,14 @@ impl Stack {
         } else {
             self.udp.connect(now, &self.ip, id, addr)
         };
+        self.generation += 1;
+        result
+    }
+
+    /// After a blocking Fast Open send waited for the handshake (`connecting` ended): its
+    /// result as __inet_stream_connect reports it (0, or the error that ended it).
+    pub fn tcp_connect_result(&mut self, id: SocketId) -> Result<(), Errno> {
+        let result = self.tcp.fast_open_connect_result(id);
         self.generation += 1;
         result
     }
@@ -345,7 +393,8 @@ impl Stack {
     /// raises SIGPIPE unless MSG_NOSIGNAL).
     pub fn send(&mut self, now: Instant, id: SocketId, args: SendArgs<'_>) -> Result<usize, Errno> {
         if is_tcp_id(id) {
-            let result = self.tcp.send(now, id, args);
+            // MSG_FASTOPEN and TCP_FASTOPEN_CONNECT's first write connect first (fastopen.rs).
+            let result = self.tcp.send_or_fast_open(now, &self.ip, id, args);
             self.flush_tcp(now);
             self.generation += 1;
             return result;
@@ -511,6 +560,50 @@ impl Stack {
         self.udp.activity(id)
     }
 
+    /// New urgent pointers received on a TCP socket so far (tcp_check_urg → sk_send_sigurg):
+    /// the shim sends SIGURG to the socket's owner for each. 0 for other sockets.
+    pub fn urgent_signals(&self, id: SocketId) -> u64 {
+        if is_tcp_id(id) {
+            return self.tcp.urgent_signals(id);
+        }
+        0
+    }
+
+    /// Starts logging the events the owner of `id` must be signalled for (the shim watches
+    /// a socket once F_SETOWN, F_SETSIG or O_ASYNC is set on it).
+    pub fn watch_async(&mut self, id: SocketId) {
+        let (urgent, notices) = async_counters(&self.tcp, &self.udp, id);
+        self.async_watch.watch(id, urgent, notices);
+    }
+
+    /// Stops watching `id` (its last descriptor is closed).
+    pub fn unwatch_async(&mut self, id: SocketId) {
+        self.async_watch.unwatch(id);
+    }
+
+    /// The watched sockets' events since the last call, in the order the kernel would have
+    /// sent their signals (events made by calls and timers come after those of datagrams).
+    pub fn take_async_events(&mut self) -> Vec<crate::async_watch::AsyncEvent> {
+        if self.async_watch.is_empty() {
+            return Vec::new();
+        }
+        let (tcp, udp) = (&self.tcp, &self.udp);
+        self.async_watch.observe(|id| async_counters(tcp, udp, id));
+        self.async_watch.take()
+    }
+
+    /// The sk_wake_async calls a socket made so far, by POLL_* reason: the shim sends the
+    /// O_ASYNC signal for new ones. Raw and ping sockets make none here.
+    pub fn async_notices(&self, id: SocketId) -> crate::socket::AsyncNotices {
+        if is_tcp_id(id) {
+            return self.tcp.async_notices(id);
+        }
+        if is_raw_id(id) {
+            return crate::socket::AsyncNotices::default();
+        }
+        self.udp.async_notices(id)
+    }
+
     /// The same wakeups by poll key, for edge-triggered epoll's key filter: an item listening
     /// only for EPOLLIN is not re-queued by a send's write-space wakeup.
     pub fn wakeups(&self, id: SocketId) -> WakeupCounts {
@@ -551,6 +644,9 @@ impl Stack {
         if is_tcp_id(id) {
             // TCP_NODELAY, TCP_CORK off, SO_KEEPALIVE... may send at once.
             let result = self.tcp.setsockopt(now, &self.ip, id, level, name, value);
+            // What a source membership did to the interface's groups (IGMP reports follow).
+            let changes = self.tcp.take_multicast_changes(id);
+            self.ip.apply_multicast_changes(now, &changes);
             self.flush_tcp(now);
             self.generation += 1;
             return result;
@@ -594,8 +690,21 @@ impl Stack {
         value: &[u8],
         program: Option<&[u8]>,
     ) -> Result<(), Errno> {
-        // TCP sockets take the ordinary path (no filter runs on TCP yet: socket_structured
-        // refuses a program it was not handed, EINVAL).
+        // TCP listeners run reuseport programs (tcp/reuseport.rs); other TCP filters take
+        // the ordinary path (no filter runs on TCP yet: socket_structured refuses a program
+        // it was not handed, EINVAL).
+        if is_tcp_id(id)
+            && name == crate::sockopt::names::socket_more::SO_ATTACH_REUSEPORT_CBPF
+            && Self::setsockopt_program_location(level, name, value).is_some()
+        {
+            let copy = match program {
+                Some(bytes) => crate::sockopt::socket_structured::ProgramCopy::Read(bytes),
+                None => crate::sockopt::socket_structured::ProgramCopy::Fault,
+            };
+            let result = self.tcp.attach_reuseport_program(id, name, value, copy);
+            self.generation += 1;
+            return result;
+        }
         if is_tcp_id(id)
             || is_raw_id(id)
             || Self::setsockopt_program_location(level, name, value).is_none()
@@ -724,8 +833,9 @@ impl Stack {
         optlen: usize,
     ) -> Result<Vec<u8>, Errno> {
         if is_tcp_id(id) {
-            value.ok_or(Errno::EFAULT)?;
-            return self.tcp.getsockopt(&self.ip, id, level, name, optlen);
+            return self
+                .tcp
+                .getsockopt_with_value(&self.ip, id, level, name, optlen, value);
         }
         if is_raw_id(id) {
             return self
@@ -778,6 +888,10 @@ impl Stack {
     /// closes an exiting process's descriptors). The driver then keeps running the stack
     /// while `tcp_unfinished` holds, so queued data and FINs still reach the peer.
     pub fn close_all_tcp(&mut self, now: Instant) {
+        // Each close leaves the socket's groups first (ip_mc_drop_socket), whichever of this
+        // and `process_exit` runs first.
+        let changes = self.tcp.drop_all_memberships();
+        self.ip.apply_multicast_changes(now, &changes);
         self.tcp.close_all(now);
         self.flush_tcp(now);
         self.generation += 1;

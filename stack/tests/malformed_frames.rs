@@ -11,9 +11,11 @@
 //! malformed_frames` (and `IPSHIM_FUZZ_SEED=n` to vary the seed).
 
 mod common;
+mod fuzz_rng;
 use common::{host_stack, udp_segment, OURS, OUR_MAC, PEER, PEER_MAC};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use fuzz_rng::{env_u64, Rng};
 use stack::counters::CounterSet;
 use stack::sockaddr::encode_in;
 use stack::socket::msg_flags::{MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
@@ -27,40 +29,6 @@ const PORTS: [u16; 4] = [5000, 5001, 5002, 7];
 
 /// Frames per run by default: a few seconds in a debug build.
 const DEFAULT_ITERATIONS: u64 = 30_000;
-
-/// xorshift64* (Vigna): tiny, deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.byte()).collect()
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 // ----- frame builders ----------------------------------------------------------------------
 

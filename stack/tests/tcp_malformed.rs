@@ -8,10 +8,12 @@
 //!
 //! Deterministic (seeded xorshift); `IPSHIM_FUZZ_ITERATIONS` / `IPSHIM_FUZZ_SEED` for long runs.
 
+mod fuzz_rng;
 mod tcp_harness;
 
 /// Named `tcp` so `cargo test -p ipshim-stack tcp` selects it.
 mod tcp {
+    use super::fuzz_rng::{env_u64, Rng};
     use super::tcp_harness::*;
     use core::net::Ipv4Addr;
     use stack::counters::CounterSet;
@@ -21,33 +23,6 @@ mod tcp {
 
     const DEFAULT_ITERATIONS: u64 = 20_000;
     const LISTEN_PORT: u16 = 8080;
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn chance(&mut self, percent: usize) -> bool {
-            self.below(100) < percent
-        }
-        fn bytes(&mut self, len: usize) -> Vec<u8> {
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
-
-    fn env_u64(name: &str, default: u64) -> u64 {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
 
     /// Option bytes: well-formed ones (MSS, WS, SACK-permitted, SACK blocks, timestamps)
     /// mixed with bad kinds and lengths (0, 1, past the end).

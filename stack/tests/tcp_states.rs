@@ -15,10 +15,7 @@ mod tcp {
     #[test]
     fn active_open_sends_linux_syn_and_completes() {
         let mut script = Script::new();
-        let id = script.socket();
-        assert_eq!(script.connect(id, 80), Err(Errno::EINPROGRESS));
-        let syn = script.sent_one();
-        assert!(syn.is(SYN));
+        let (id, syn) = script.connect_sending_syn(80);
         assert_eq!((syn.src, syn.dst, syn.destination_port), (OURS, PEER, 80));
         assert_eq!(syn.mss, Some(1460));
         assert_eq!(syn.window_scale, Some(7));
@@ -57,9 +54,7 @@ mod tcp {
     #[test]
     fn passive_open_mirrors_the_peer_options_and_accepts() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
+        let listener = script.listening_on(8080, 5);
         assert_eq!(script.tcp.accept(listener), Err(Errno::EAGAIN));
         assert_eq!(script.tcp.poll(listener), 0);
         script.deliver(
@@ -95,11 +90,8 @@ mod tcp {
     #[test]
     fn syn_ack_without_options_offers_none() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
-        script.deliver(&PeerSegment::new(SYN, 1, 0).addressed_to(8080).mss_only());
-        let syn_ack = script.sent_one();
+        script.listening_on(8080, 5);
+        let syn_ack = script.peer_sends_syn(8080);
         assert_eq!(syn_ack.mss, Some(1460));
         assert_eq!(syn_ack.window_scale, None);
         assert!(!syn_ack.sack_permitted);
@@ -133,9 +125,7 @@ mod tcp {
     #[test]
     fn connect_to_a_closed_port_is_refused() {
         let mut script = Script::new();
-        let id = script.socket();
-        assert_eq!(script.connect(id, 1), Err(Errno::EINPROGRESS));
-        let syn = script.sent_one();
+        let (id, syn) = script.connect_sending_syn(1);
         script.deliver(
             &PeerSegment::new(RST | ACK, 0, syn.seq.wrapping_add(1))
                 .coming_from(1)
@@ -154,9 +144,7 @@ mod tcp {
     #[test]
     fn a_reset_that_does_not_ack_our_syn_is_ignored_and_a_bad_ack_is_reset() {
         let mut script = Script::new();
-        let id = script.socket();
-        assert_eq!(script.connect(id, 80), Err(Errno::EINPROGRESS));
-        let syn = script.sent_one();
+        let (id, syn) = script.connect_sending_syn(80);
         // RST without ACK in SYN_SENT: dropped (RFC 9293 3.10.7.3).
         script.deliver(
             &PeerSegment::new(RST, 0, 0)
@@ -180,10 +168,8 @@ mod tcp {
     #[test]
     fn syn_retries_end_in_etimedout_after_131_seconds() {
         let mut script = Script::new();
-        let id = script.socket();
         let start = script.now;
-        assert_eq!(script.connect(id, 80), Err(Errno::EINPROGRESS));
-        let first = script.sent_one();
+        let (id, first) = script.connect_sending_syn(80);
         let mut retransmitted_at = Vec::new();
         for _ in 0..400 {
             script.advance(500);
@@ -227,12 +213,7 @@ mod tcp {
     fn active_close_fin_wait_and_time_wait() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script
-            .tcp
-            .shutdown(script.now, id, Shutdown::Write)
-            .unwrap();
-        let fin = script.sent_one();
-        assert!(fin.is(FIN | ACK));
+        let fin = script.shutdown_sending_fin(id);
         assert_eq!((fin.seq, fin.ack), (our_next, peer_next));
         assert_eq!(script.send(id, b"x"), Err(Errno::EPIPE));
         // FIN_WAIT1 → FIN_WAIT2 on its ACK; still readable.
@@ -291,9 +272,7 @@ mod tcp {
         assert_eq!(script.send(id, b"bye"), Ok(3));
         let data = script.sent_one();
         assert_eq!(data.payload, b"bye");
-        script.tcp.close(script.now, id);
-        let fin = script.sent_one();
-        assert!(fin.is(FIN | ACK));
+        let fin = script.close_sending_fin(id);
         assert_eq!(fin.seq, our_next + 3);
         // The orphan is gone for the application.
         assert_eq!(script.tcp.check(id), Err(Errno::EBADF));
@@ -308,11 +287,7 @@ mod tcp {
     fn simultaneous_close_goes_through_closing() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script
-            .tcp
-            .shutdown(script.now, id, Shutdown::Write)
-            .unwrap();
-        script.sent_one();
+        script.shutdown_sending_fin(id);
         // Their FIN crosses ours and does not acknowledge it.
         script.deliver(&PeerSegment::new(FIN | ACK, peer_next, our_next).addressed_to(port));
         let ack = script.sent_one();
@@ -335,11 +310,7 @@ mod tcp {
     fn half_close_keeps_receiving() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script
-            .tcp
-            .shutdown(script.now, id, Shutdown::Write)
-            .unwrap();
-        script.sent_one();
+        script.shutdown_sending_fin(id);
         script.deliver(&PeerSegment::new(ACK, peer_next, our_next + 1).addressed_to(port));
         for round in 0..3u32 {
             script.deliver(
@@ -431,9 +402,7 @@ mod tcp {
     #[test]
     fn listener_answers_a_stray_ack_with_a_reset() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 1).unwrap();
+        script.listening_on(8080, 1);
         script.deliver(&PeerSegment::new(ACK, 5, 12345).addressed_to(8080));
         let reset = script.sent_one();
         assert!(reset.is(RST));
@@ -450,8 +419,7 @@ mod tcp {
                 .data(b"unread"),
         );
         script.sent();
-        script.tcp.close(script.now, id);
-        let reset = script.sent_one();
+        let reset = script.close_sending(id);
         assert!(reset.is(RST | ACK));
         assert_eq!(reset.seq, our_next);
         // The connection is gone.
@@ -471,8 +439,7 @@ mod tcp {
             .tcp
             .setsockopt(now, &script.net, id, 1, 13, &linger)
             .unwrap();
-        script.tcp.close(script.now, id);
-        let reset = script.sent_one();
+        let reset = script.close_sending(id);
         assert!(reset.is(RST | ACK));
         assert_eq!(reset.seq, our_next);
     }
@@ -481,8 +448,7 @@ mod tcp {
     fn time_wait_is_killed_by_an_exact_reset() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script.tcp.close(script.now, id);
-        script.sent_one();
+        script.close_sending_fin(id);
         script.deliver(&PeerSegment::new(FIN | ACK, peer_next, our_next + 1).addressed_to(port));
         script.sent_one();
         script.deliver(&PeerSegment::new(RST, peer_next + 1, 0).addressed_to(port));
@@ -496,8 +462,7 @@ mod tcp {
     fn orphaned_fin_wait2_times_out_after_tcp_fin_timeout() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script.tcp.close(script.now, id);
-        script.sent_one();
+        script.close_sending_fin(id);
         script.deliver(&PeerSegment::new(ACK, peer_next, our_next + 1).addressed_to(port));
         script.advance(59_000);
         script.deliver(&PeerSegment::new(ACK, peer_next, our_next + 1).addressed_to(port));
@@ -511,8 +476,7 @@ mod tcp {
     fn data_after_close_aborts_the_orphan() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script.tcp.close(script.now, id);
-        script.sent_one();
+        script.close_sending_fin(id);
         script.deliver(&PeerSegment::new(ACK, peer_next, our_next + 1).addressed_to(port));
         script.deliver(
             &PeerSegment::new(ACK | PSH, peer_next, our_next + 1)
@@ -527,11 +491,9 @@ mod tcp {
     #[test]
     fn listen_backlog_overflow_drops_syns() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
         // Backlog 0 still admits one connection: the queue is full when ack_backlog >
         // max_ack_backlog, so a SYN is dropped only once one connection waits.
-        script.tcp.listen(listener, 0).unwrap();
+        let listener = script.listening_on(8080, 0);
         for client in 0..3u16 {
             let mut syn = PeerSegment::new(SYN, 100, 0).addressed_to(8080).mss_only();
             syn.source_port = 6000 + client;
@@ -555,11 +517,8 @@ mod tcp {
     #[test]
     fn synack_retries_then_the_half_open_connection_vanishes() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
-        script.deliver(&PeerSegment::new(SYN, 100, 0).addressed_to(8080).mss_only());
-        let syn_ack = script.sent_one();
+        script.listening_on(8080, 5);
+        let syn_ack = script.peer_sends_syn(8080);
         let mut count = 0;
         for _ in 0..130 {
             script.advance(1_000);
@@ -571,19 +530,15 @@ mod tcp {
         }
         // tcp_synack_retries = 5.
         assert_eq!(count, 5);
-        script.deliver(&PeerSegment::new(ACK, 101, syn_ack.seq.wrapping_add(1)).addressed_to(8080));
+        script.peer_acks_syn_ack(8080, &syn_ack);
         assert!(script.sent_one().is(RST));
     }
 
     #[test]
     fn closing_a_listener_resets_unaccepted_connections() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
-        script.deliver(&PeerSegment::new(SYN, 100, 0).addressed_to(8080).mss_only());
-        let syn_ack = script.sent_one();
-        script.deliver(&PeerSegment::new(ACK, 101, syn_ack.seq.wrapping_add(1)).addressed_to(8080));
+        let listener = script.listening_on(8080, 5);
+        let syn_ack = script.peer_handshake(8080);
         script.tcp.close(script.now, listener);
         let reset = script.sent_one();
         assert!(reset.is(RST | ACK));
@@ -669,22 +624,26 @@ mod tcp {
         );
     }
 
-    /// A passive connection on 8080 taken to TIME_WAIT by our close (we close first).
-    fn server_connection_in_time_wait(script: &mut Script, reuse: bool) -> (u32, u32) {
+    /// A listener on 8080 with SO_REUSEADDR set before its bind.
+    fn listening_with_reuseaddr(script: &mut Script) -> stack::SocketId {
         let listener = script.socket();
-        if reuse {
-            script.setsockopt_int(listener, 1, 2, 1).unwrap();
-        }
+        script.setsockopt_int(listener, 1, 2, 1).unwrap();
         script.bind(listener, 8080).unwrap();
         script.tcp.listen(listener, 5).unwrap();
-        script.deliver(&PeerSegment::new(SYN, 100, 0).addressed_to(8080).mss_only());
-        let syn_ack = script.sent_one();
-        let our_next = syn_ack.seq.wrapping_add(1);
-        script.deliver(&PeerSegment::new(ACK, 101, our_next).addressed_to(8080));
+        listener
+    }
+
+    /// A passive connection on 8080 taken to TIME_WAIT by our close (we close first).
+    fn server_connection_in_time_wait(script: &mut Script, reuse: bool) -> (u32, u32) {
+        let listener = if reuse {
+            listening_with_reuseaddr(script)
+        } else {
+            script.listening_on(8080, 5)
+        };
+        let our_next = script.peer_handshake(8080).seq.wrapping_add(1);
         let (child, _) = script.tcp.accept(listener).unwrap();
         script.tcp.close(script.now, listener);
-        script.tcp.close(script.now, child);
-        script.sent_one();
+        script.close_sending_fin(child);
         script.deliver(&PeerSegment::new(FIN | ACK, 101, our_next + 1).addressed_to(8080));
         assert!(script.sent_one().is(ACK));
         (our_next + 1, 102)
@@ -714,10 +673,7 @@ mod tcp {
     fn a_new_syn_reopens_a_time_wait_connection() {
         let mut script = Script::new();
         let (our_next, _) = server_connection_in_time_wait(&mut script, true);
-        let listener = script.socket();
-        script.setsockopt_int(listener, 1, 2, 1).unwrap();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
+        listening_with_reuseaddr(&mut script);
         // Sequence above the old RCV.NXT: TCP_TW_SYN; the new ISN is past the old SND.NXT.
         script.deliver(
             &PeerSegment::new(SYN, 5_000, 0)
@@ -737,11 +693,8 @@ mod tcp {
     #[test]
     fn accept_returns_a_connection_reset_before_accept() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
-        script.deliver(&PeerSegment::new(SYN, 100, 0).addressed_to(8080).mss_only());
-        let syn_ack = script.sent_one();
+        let listener = script.listening_on(8080, 5);
+        let syn_ack = script.peer_sends_syn(8080);
         script.deliver(
             &PeerSegment::new(ACK | PSH, 101, syn_ack.seq.wrapping_add(1))
                 .addressed_to(8080)
@@ -759,11 +712,8 @@ mod tcp {
     #[test]
     fn a_reset_during_the_handshake_drops_the_embryonic_child() {
         let mut script = Script::new();
-        let listener = script.socket();
-        script.bind(listener, 8080).unwrap();
-        script.tcp.listen(listener, 5).unwrap();
-        script.deliver(&PeerSegment::new(SYN, 100, 0).addressed_to(8080).mss_only());
-        script.sent_one();
+        let listener = script.listening_on(8080, 5);
+        script.peer_sends_syn(8080);
         script.deliver(&PeerSegment::new(RST, 101, 0).addressed_to(8080));
         assert!(script.sent().is_empty());
         assert_eq!(script.tcp.accept(listener), Err(Errno::EAGAIN));
@@ -776,9 +726,7 @@ mod tcp {
     fn an_orphan_gives_up_after_tcp_orphan_retries() {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
-        script.tcp.close(script.now, id);
-        let fin = script.sent_one();
-        assert!(fin.is(FIN | ACK));
+        script.close_sending_fin(id);
         // Nobody answers: 8 retransmissions from a 200 ms RTO take about 102 s.
         script.advance(100_000);
         assert_eq!(script.sent().len(), 8);
@@ -796,16 +744,14 @@ mod tcp {
         sysctls.tcp.timestamps = false;
         sysctls.tcp.congestion_control = "reno".into();
         let mut script = Script::with_sysctls(sysctls.clone());
-        let id = script.socket();
-        assert_eq!(script.connect(id, 80), Err(Errno::EINPROGRESS));
-        let syn = script.sent_one();
+        let (id, syn) = script.connect_sending_syn(80);
         assert_eq!(syn.window_scale, Some(10));
         assert_eq!(syn.timestamps, None);
         assert!(syn.sack_permitted);
         let name = script.tcp.getsockopt(&script.net, id, 6, 13, 16).unwrap();
         assert_eq!(&name[..5], b"reno\0");
-        // An algorithm the stack lacks (this host says bbr) falls back to cubic.
-        sysctls.tcp.congestion_control = "bbr".into();
+        // An algorithm the stack lacks (vegas) falls back to cubic.
+        sysctls.tcp.congestion_control = "vegas".into();
         sysctls.tcp.sack = false;
         sysctls.tcp.syn_retries = 2;
         let mut script = Script::with_sysctls(sysctls);
@@ -826,8 +772,7 @@ mod tcp {
         let mut script = Script::new();
         let (id, our_next, peer_next, port) = established(&mut script);
         assert!(!script.tcp.lingering(id));
-        script.tcp.close(script.now, id);
-        script.sent_one();
+        script.close_sending_fin(id);
         assert!(script.tcp.lingering(id));
         script.deliver(&PeerSegment::new(ACK, peer_next, our_next + 1).addressed_to(port));
         assert!(!script.tcp.lingering(id));

@@ -38,6 +38,8 @@ impl Drop for WakeFd {
 pub(super) struct Wakeups {
     pub(super) waiters: Vec<Arc<WakeFd>>,
     pub(super) progress: Option<RawFd>,
+    /// SIGURG and O_ASYNC signals for socket owners (async_signals.rs).
+    pub(super) signals: Vec<crate::async_signals::Pending>,
 }
 
 impl Wakeups {
@@ -47,6 +49,9 @@ impl Wakeups {
         }
         if let Some(fd) = self.progress {
             sys::eventfd_signal(fd);
+        }
+        if !self.signals.is_empty() {
+            crate::async_signals::deliver_or_defer(self.signals);
         }
     }
 }

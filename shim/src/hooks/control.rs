@@ -52,6 +52,18 @@ hook! {
                 }
                 Outcome::Raw(result)
             }
+            // FIOSETOWN, SIOCSPGRP, FIOASYNC: the identity keeps the owner and O_ASYNC;
+            // the socket becomes watched for SIGURG and O_ASYNC signals.
+            0x8901 | 0x8902 | 0x5452 => {
+                let Some(file) = fdtable::lookup(fd) else { return Outcome::Real };
+                let async_before = crate::hooks::dup::async_flag(fd);
+                let result = real::ioctl(fd, request, arg);
+                if result == 0 {
+                    let async_turned_on = !async_before && crate::hooks::dup::async_flag(fd);
+                    crate::async_signals::watch(fd, &file, async_turned_on);
+                }
+                Outcome::Raw(result)
+            }
             FIONREAD | SIOCOUTQ | SIOCATMARK | SIOCOUTQNSD | SIOCGSTAMP_OLD | SIOCGSTAMPNS_OLD | SIOCGSTAMP_NEW | SIOCGSTAMPNS_NEW => {
                 let Some(socket) = fdtable::lookup_socket(fd) else { return Outcome::Real };
                 Outcome::Done((|| {

@@ -76,24 +76,44 @@ hook! {
 
 /// fcntl on a shim fd: F_DUPFD/F_DUPFD_CLOEXEC record the new number; F_SETFL updates the
 /// O_NONBLOCK copy; everything else (F_GETFL, F_GETFD, F_SETFD, locks, ...) is the identity
-/// fd's. F_SETOWN/F_SETSIG are accepted by the identity but no SIGIO is raised for stack
-/// events yet (see docs).
+/// fd's. The owner (F_SETOWN, F_SETOWN_EX), F_SETSIG and O_ASYNC are kept by the identity
+/// too (F_GETOWN, F_GETOWN_EX and F_GETSIG answer from it); setting any of them makes the
+/// socket watched, so the stack's events reach the owner as SIGURG and O_ASYNC signals
+/// (async_signals.rs).
 fn fcntl_impl(fd: c_int, cmd: c_int, call: impl FnOnce() -> c_int) -> Outcome<c_int> {
-    if !matches!(cmd, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETFL) {
+    let owner_command = matches!(
+        cmd,
+        libc::F_SETOWN | crate::async_signals::F_SETOWN_EX | crate::async_signals::F_SETSIG
+    );
+    if !owner_command && !matches!(cmd, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETFL) {
         return Outcome::Real;
     }
     let Some(file) = fdtable::lookup(fd) else {
         return Outcome::Real;
     };
+    // setfl calls ->fasync (fa_fd = this fd) only when O_ASYNC changes.
+    let async_before = cmd == libc::F_SETFL && async_flag(fd);
     let result = call();
     if result >= 0 {
-        if cmd == libc::F_SETFL {
+        if owner_command {
+            crate::async_signals::watch(fd, &file, false);
+        } else if cmd == libc::F_SETFL {
             refresh_nonblocking(fd, &file);
+            if !async_before && async_flag(fd) {
+                crate::async_signals::watch(fd, &file, true);
+            }
         } else {
             record_duplicate(result, file);
         }
     }
     Outcome::Raw(result)
+}
+
+/// O_ASYNC as the identity's open file description holds it.
+pub fn async_flag(fd: c_int) -> bool {
+    // SAFETY: F_GETFL takes no argument.
+    let status = unsafe { real::fcntl(fd, libc::F_GETFL, 0) };
+    status >= 0 && status & libc::O_ASYNC != 0
 }
 
 hook! {

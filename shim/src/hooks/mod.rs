@@ -142,6 +142,8 @@ pub fn run_hook<R: FromMinusOne>(
     // A stream send that failed with EPIPE owes the thread a SIGPIPE: raised now, outside
     // the shim, before errno is written (the kernel delivers it on the way out of the call).
     stream::raise_deferred_signal();
+    // SIGURG / O_ASYNC signals another thread saw for this one (async_signals.rs).
+    crate::async_signals::collect_mail();
     match outcome {
         Ok(Outcome::Real) => {
             set_errno(saved_errno);

@@ -73,14 +73,21 @@ fn send_on(
     flags: c_int,
 ) -> Result<usize, Errno> {
     if stream::is_stream(socket) {
-        // tcp_sendmsg ignores the destination (no TCP Fast Open) once __sys_sendto has
-        // copied it (EFAULT), and sock_cmsg_send knows no TCP control message we serve.
-        if let Destination::User { address, len } = destination {
-            let mut prefix = [0u8; usermem::SOCKADDR_STORAGE_LEN];
-            usermem::read_into(address, &mut prefix[..len])?;
-        }
+        // __sys_sendto copies the destination in (EFAULT); tcp_sendmsg uses it only for
+        // MSG_FASTOPEN (tcp_sendmsg_fastopen), and sock_cmsg_send knows no TCP control
+        // message we serve.
+        let mut prefix = [0u8; usermem::SOCKADDR_STORAGE_LEN];
+        let dest = match destination {
+            Destination::User { address, len } => {
+                usermem::read_into(address, &mut prefix[..len])?;
+                Some(&prefix[..len])
+            }
+            Destination::Copied(bytes) => Some(bytes),
+            Destination::None => None,
+        };
         let _ = control;
-        return stream::send_stream(socket, iovecs, flags & !MSG_INTERNAL_SENDMSG_FLAGS);
+        let flags = flags & !MSG_INTERNAL_SENDMSG_FLAGS;
+        return stream::send_stream_to(socket, iovecs, dest, flags);
     }
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);

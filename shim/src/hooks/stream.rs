@@ -17,7 +17,9 @@ use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant as MonotonicInstant};
 
 use libc::{c_int, iovec};
-use stack::socket::msg_flags::{MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL};
+use stack::socket::msg_flags::{
+    MSG_DONTWAIT, MSG_FASTOPEN, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+};
 use stack::socket::poll_bits::{POLLERR, POLLHUP, POLLRDHUP};
 use stack::{Errno, Instant, RecvArgs, RecvResult, SendArgs, Stack};
 
@@ -202,8 +204,47 @@ fn iovec_window(iovecs: &[iovec], mut offset: usize, mut len: usize) -> Vec<iove
 
 /// tcp_sendmsg for the program's iovecs. `flags` already cleared of internal bits.
 pub fn send_stream(socket: &SocketRef, iovecs: &[iovec], flags: c_int) -> Result<usize, Errno> {
+    send_stream_to(socket, iovecs, None, flags)
+}
+
+/// tcp_sendmsg_fastopen's wait in a blocking call (__inet_stream_connect: the handshake
+/// started by MSG_FASTOPEN or by TCP_FASTOPEN_CONNECT's first write), then its result: Ok
+/// once connected, the connection's error, or None when SO_SNDTIMEO ran out (the call
+/// then answers what the SYN carried, or EINPROGRESS).
+fn wait_fast_open_connect(engine: &Engine, socket: &SocketRef) -> Result<Option<()>, Errno> {
+    let mut waiter = Waiter::new(engine, socket, Direction::Send, false);
+    let waited = waiter.attempt(false, |stack, _now| {
+        if stack.connecting(socket.id) {
+            Err(Errno::EAGAIN)
+        } else {
+            Ok(())
+        }
+    })?;
+    match waited {
+        Ok(()) => engine
+            .with_stack(|stack, _now| stack.tcp_connect_result(socket.id))
+            .map(Some),
+        Err(Stop::TimedOut) => Ok(None),
+        Err(Stop::Interrupted(error)) => Err(error),
+    }
+}
+
+/// send_stream with a destination: sendto/sendmsg's address, which only MSG_FASTOPEN uses.
+pub fn send_stream_to(
+    socket: &SocketRef,
+    iovecs: &[iovec],
+    dest: Option<&[u8]>,
+    flags: c_int,
+) -> Result<usize, Errno> {
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);
+    // __sys_sendto / sock_write_iter add MSG_DONTWAIT for an O_NONBLOCK file: the stack's
+    // Fast Open path needs to know whether the call will wait for the handshake.
+    let mut attempt_flags = if nonblocking {
+        flags | MSG_DONTWAIT
+    } else {
+        flags
+    };
     let total = usermem::total_len(iovecs);
     let mut waiter = Waiter::new(engine, socket, Direction::Send, nonblocking);
     with_buffer(&STREAM_SEND_BUFFER, |buffer| {
@@ -227,15 +268,49 @@ pub fn send_stream(socket: &SocketRef, iovecs: &[iovec], flags: c_int) -> Result
                     .map_err(|error| stream_error(error, flags));
             }
             let data: &[u8] = buffer;
+            let call_flags = attempt_flags;
             let attempt = waiter.attempt(sent > 0, |stack, now| {
                 let args = SendArgs {
                     data,
-                    dest: None,
+                    dest,
                     control: &[],
-                    flags,
+                    flags: call_flags,
                 };
-                stack.send(now, socket.id, args)
+                let taken = stack.send(now, socket.id, args)?;
+                // Bytes taken while the handshake still runs rode in a Fast Open SYN.
+                Ok((taken, stack.connecting(socket.id)))
             });
+            // Only the first attempt may connect (tcp_sendmsg_fastopen).
+            attempt_flags &= !(MSG_FASTOPEN | MSG_DONTWAIT);
+            // A Fast Open connect: EINPROGRESS (nothing in the SYN) or EALREADY (still
+            // connecting), or bytes that rode in the SYN while the handshake runs.
+            let fast_open_pending = matches!(attempt, Ok(Ok((_, true))))
+                || matches!(attempt, Err(Errno::EINPROGRESS | Errno::EALREADY));
+            let attempt = attempt.map(|result| result.map(|(taken, _)| taken));
+            if fast_open_pending && sent == 0 {
+                let in_syn = match attempt {
+                    Ok(Ok(taken)) => taken,
+                    _ => 0,
+                };
+                // tcp_sendmsg_locked: "if (err == -EINPROGRESS && copied_syn > 0) goto
+                // out": a call that does not wait answers what the SYN took.
+                if nonblocking {
+                    return match attempt {
+                        Err(error) => Err(error),
+                        _ => Ok(in_syn),
+                    };
+                }
+                match wait_fast_open_connect(engine, socket)? {
+                    Some(()) => {}
+                    None if in_syn > 0 => return Ok(in_syn),
+                    None => return Err(Errno::EINPROGRESS),
+                }
+                sent += in_syn;
+                if sent >= total {
+                    return Ok(sent);
+                }
+                continue;
+            }
             match attempt {
                 Ok(Ok(taken)) => {
                     sent += taken;

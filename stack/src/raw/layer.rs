@@ -477,20 +477,21 @@ impl RawLayer {
         devices: &'a Devices<'a>,
         value_len: usize,
     ) -> OptionContext<'a> {
+        let socket_type = match socket.kind {
+            Kind::Raw => sock_type::RAW,
+            Kind::Ping => sock_type::DGRAM,
+        };
         OptionContext {
-            socket_type: match socket.kind {
-                Kind::Raw => sock_type::RAW,
-                Kind::Ping => sock_type::DGRAM,
-            },
-            protocol: i32::from(socket.protocol),
-            creds: &socket.creds,
-            sysctls,
-            pending_error: &socket.error,
-            listening: false,
-            path_mtu: None,
             value_len,
-            devices,
-            local_port: socket.local_port(),
+            ..OptionContext::new(
+                socket_type,
+                i32::from(socket.protocol),
+                &socket.creds,
+                sysctls,
+                &socket.error,
+                devices,
+                socket.local_port(),
+            )
         }
     }
 
@@ -530,11 +531,7 @@ impl RawLayer {
         }
         let interface = ip.interface();
         let route_interface = |group| ip.route(group, None, false).ok().map(|r| r.ifindex);
-        let devices = Devices {
-            link_index: interface.ifindex,
-            link_address: interface.addr,
-            route_interface: &route_interface,
-        };
+        let devices = Devices::new(interface.ifindex, interface.addr, &route_interface);
         let mut options = socket.options.clone();
         let context = Self::option_context(socket, &sysctls, &devices, value.len());
         let result = sockopt::set(&mut options, &context, level_, name, value);
@@ -576,11 +573,7 @@ impl RawLayer {
         }
         let interface = ip.interface();
         let route_interface = |group| ip.route(group, None, false).ok().map(|r| r.ifindex);
-        let devices = Devices {
-            link_index: interface.ifindex,
-            link_address: interface.addr,
-            route_interface: &route_interface,
-        };
+        let devices = Devices::new(interface.ifindex, interface.addr, &route_interface);
         let context = Self::option_context(socket, &self.sysctls, &devices, 0);
         let path_mtu = socket.peer.and_then(|peer| {
             ip.route(*peer.ip(), socket.options.bound_device_oif(), false)

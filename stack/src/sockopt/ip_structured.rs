@@ -353,14 +353,24 @@ fn set_membership(
     name: i32,
     value: &[u8],
 ) -> Result<(), Errno> {
-    let request = read_mreqn(value);
-    if name == ip::IP_ADD_MEMBERSHIP {
+    let join = name == ip::IP_ADD_MEMBERSHIP;
+    join_or_leave(options, context, join, &read_mreqn(value))
+}
+
+/// ip_mc_join_group (any source: EXCLUDE nothing) or ip_mc_leave_group for `request`.
+fn join_or_leave(
+    options: &mut SocketOptions,
+    context: &OptionContext<'_>,
+    join: bool,
+    request: &GroupRequest,
+) -> Result<(), Errno> {
+    if join {
         options
             .memberships
-            .join(&request, MCAST_EXCLUDE, context.devices, limits(context))
+            .join(request, MCAST_EXCLUDE, context.devices, limits(context))
             .map(|_| ())
     } else {
-        options.memberships.leave(&request, context.devices)
+        options.memberships.leave(request, context.devices)
     }
 }
 
@@ -461,14 +471,7 @@ fn set_group(
         address: Ipv4Addr::UNSPECIFIED,
         ifindex: u32_at(value, 0),
     };
-    if name == ip::MCAST_JOIN_GROUP {
-        options
-            .memberships
-            .join(&request, MCAST_EXCLUDE, context.devices, limits(context))
-            .map(|_| ())
-    } else {
-        options.memberships.leave(&request, context.devices)
-    }
+    join_or_leave(options, context, name == ip::MCAST_JOIN_GROUP, &request)
 }
 
 /// The MCAST_*_SOURCE options (do_mcast_group_source): exactly one group_source_req; either

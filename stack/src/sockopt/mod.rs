@@ -44,6 +44,34 @@ pub struct OptionContext<'a> {
     pub local_port: u16,
 }
 
+impl<'a> OptionContext<'a> {
+    /// The context of an inet socket of `socket_type` and `protocol`, as every transport
+    /// builds it: not listening, no route MTU (IP_MTU: ENOTCONN) and `value_len` 0. A caller
+    /// that knows better sets those fields (`OptionContext { listening, ..OptionContext::new(..) }`).
+    pub fn new(
+        socket_type: i32,
+        protocol: i32,
+        creds: &'a Credentials,
+        sysctls: &'a Sysctls,
+        pending_error: &'a Cell<Option<Errno>>,
+        devices: &'a multicast::Devices<'a>,
+        local_port: u16,
+    ) -> OptionContext<'a> {
+        OptionContext {
+            socket_type,
+            protocol,
+            creds,
+            sysctls,
+            pending_error,
+            listening: false,
+            path_mtu: None,
+            value_len: 0,
+            devices,
+            local_port,
+        }
+    }
+}
+
 /// setsockopt(level, name) for SOL_SOCKET and SOL_IP. Other levels answer ENOPROTOOPT
 /// (ip_setsockopt: "if (level != SOL_IP) return -ENOPROTOOPT").
 ///

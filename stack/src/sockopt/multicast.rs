@@ -29,6 +29,22 @@ pub struct Devices<'a> {
     pub route_interface: &'a dyn Fn(Ipv4Addr) -> Option<u32>,
 }
 
+impl<'a> Devices<'a> {
+    /// The stack's interface (`link_index`, holding `link_address`) besides `lo`, and the
+    /// transport's route lookup.
+    pub fn new(
+        link_index: u32,
+        link_address: Ipv4Addr,
+        route_interface: &'a dyn Fn(Ipv4Addr) -> Option<u32>,
+    ) -> Devices<'a> {
+        Devices {
+            link_index,
+            link_address,
+            route_interface,
+        }
+    }
+}
+
 impl Devices<'_> {
     /// dev_get_by_index: does interface `ifindex` exist? (Both of ours have IPv4, so this is
     /// also inetdev_by_index.)
@@ -154,6 +170,13 @@ impl Memberships {
         for membership in core::mem::take(&mut self.list) {
             self.record_leave(&membership);
         }
+    }
+
+    /// `drop_all`, then the interface-level calls it made (with any not taken yet): what a
+    /// transport hands to the network layer as the socket closes.
+    pub fn leave_all(&mut self) -> Vec<HostChange> {
+        self.drop_all();
+        self.take_host_changes()
     }
 
     /// ip_mc_leave_src then ip_mc_dec_group for a membership being removed.

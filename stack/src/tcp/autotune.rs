@@ -8,9 +8,6 @@ use crate::time::Instant;
 
 /// TCP_INIT_CWND: the first measurement assumes ten segments per RTT.
 const INITIAL_SEGMENTS: u32 = 10;
-/// ICSK_ACK_PUSHED and ICSK_ACK_PUSHED2.
-const ACK_PUSHED: u8 = 1;
-const ACK_PUSHED2: u8 = 2;
 
 /// tp->rcvq_space.
 #[derive(Debug, Clone, Default)]
@@ -36,56 +33,12 @@ impl Connection {
             .min(INITIAL_SEGMENTS * self.advmss());
         // tcp_initialize_rcv_mss: "min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT)",
         // at least TCP_MIN_MSS.
-        self.rcv_mss = self
+        self.ack.rcv_mss = self
             .advmss()
             .min(self.mss)
             .min(window / 2)
             .min(u32::from(super::options::DEFAULT_PEER_MSS))
             .max(super::options::MIN_MSS);
-    }
-
-    /// tcp_measure_rcv_mss: the receiver's guess of the sender's MSS from the segments
-    /// that arrive (`payload` bytes, `header` bytes of TCP header, PSH set or not); a
-    /// delayed ACK waits for more than one such segment.
-    pub fn measure_rcv_mss(&mut self, payload: u32, header: u32, push: bool) {
-        let last = core::mem::take(&mut self.last_segment_size);
-        if payload >= self.rcv_mss {
-            self.rcv_mss = payload.min(self.advmss());
-            // "If the skb has a len of exactly 1*MSS and has the PSH bit set then it is
-            // likely the end of an application write" (and a larger one is GSO): ICSK_ACK_PUSHED.
-            if payload > self.rcv_mss || (payload == self.rcv_mss && push) {
-                self.ack_pushed |= ACK_PUSHED;
-            }
-            return;
-        }
-        // "len" with the TCP header: a full-looking segment (or, without PSH, one of at
-        // least TCP_MIN_MSS) sets the estimate when two in a row have the same size.
-        let with_header = payload + header;
-        let full = u32::from(super::options::DEFAULT_PEER_MSS) + 20;
-        if with_header >= full || (with_header >= super::options::MIN_MSS + 20 && !push) {
-            let size = with_header.saturating_sub(self.header_len());
-            self.last_segment_size = size;
-            if size == last {
-                self.rcv_mss = size;
-                return;
-            }
-        }
-        if self.ack_pushed & ACK_PUSHED != 0 {
-            self.ack_pushed |= ACK_PUSHED2;
-        }
-        self.ack_pushed |= ACK_PUSHED;
-    }
-
-    /// tcp_cleanup_rbuf's test after a read that copied something: an owed ACK goes now
-    /// when more than one segment is unacknowledged, or when the read emptied the queue
-    /// after a segment that ended a write (PUSHED2, or PUSHED outside ping-pong mode).
-    pub fn ack_due_after_read(&self) -> bool {
-        if !self.ack_pending {
-            return false;
-        }
-        let pushed = self.ack_pushed & ACK_PUSHED2 != 0
-            || (self.ack_pushed & ACK_PUSHED != 0 && !self.delayed_ack_mode);
-        self.rcv_nxt.since(self.rcv_wup) > self.rcv_mss || (pushed && self.receive.ready.is_empty())
     }
 
     /// The application read `count` bytes at `now` (tcp_rcv_space_adjust). Returns true when

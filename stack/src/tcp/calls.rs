@@ -3,6 +3,7 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use super::ephemeral::ConnectPort;
 use super::layer::{user_socket_in, Network, TcpLayer};
 use super::options::initial_window;
 use super::ports::{Binding, Holder};
@@ -65,14 +66,25 @@ impl TcpLayer {
         {
             return Err(Errno::EACCES);
         }
-        if socket.state() != State::Closed || socket.bound.is_some() {
+        // "if (sk->sk_state != TCP_CLOSE || inet->inet_num)": an address recorded by an
+        // IP_BIND_ADDRESS_NO_PORT bind holds no port, and a second bind may replace it.
+        if socket.state() != State::Closed || socket.bound.is_some_and(|b| b.port() != 0) {
             return Err(Errno::EINVAL);
         }
         let binding = Self::binding_of(socket, id, address, false);
-        let port = if requested.port == 0 {
-            let range = self.sysctls.ip_local_port_range;
+        let port = if requested.port == 0 && socket.options.bind_address_no_port {
+            // inet_bind: "if (snum || !(inet->bind_address_no_port || ...)) get_port";
+            // connect() chooses the port later.
+            let socket = self.user_socket_mut(id)?;
+            socket.bound = (!address.is_unspecified()).then(|| SocketAddrV4::new(address, 0));
+            socket.bind_locked = false;
+            return Ok(());
+        } else if requested.port == 0 {
+            let range = socket
+                .options
+                .ephemeral_port_range(self.sysctls.ip_local_port_range);
             self.ports
-                .claim_ephemeral(range, binding, true, &mut self.random)?
+                .claim_for_bind(range, binding, &mut self.random)?
         } else {
             self.ports.claim(requested.port, binding)?;
             requested.port
@@ -102,7 +114,7 @@ impl TcpLayer {
             State::Closed => {}
             _ => return Err(Errno::EINVAL),
         }
-        let port = match socket.bound {
+        let port = match socket.bound.filter(|bound| bound.port() != 0) {
             Some(bound) => {
                 let binding = Self::binding_of(socket, id, *bound.ip(), true);
                 if !self.ports.is_free_for(bound.port(), &binding) {
@@ -113,13 +125,17 @@ impl TcpLayer {
                 bound.port()
             }
             None => {
-                let binding = Self::binding_of(socket, id, Ipv4Addr::UNSPECIFIED, true);
-                let range = self.sysctls.ip_local_port_range;
+                // inet_csk_get_port(sk, 0) on the address an IP_BIND_ADDRESS_NO_PORT bind
+                // recorded, or the wildcard.
+                let address = socket.bound.map_or(Ipv4Addr::UNSPECIFIED, |b| *b.ip());
+                let binding = Self::binding_of(socket, id, address, true);
+                let range = socket
+                    .options
+                    .ephemeral_port_range(self.sysctls.ip_local_port_range);
                 let port = self
                     .ports
-                    .claim_ephemeral(range, binding, true, &mut self.random)?;
-                self.user_socket_mut(id)?.bound =
-                    Some(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port));
+                    .claim_for_bind(range, binding, &mut self.random)?;
+                self.user_socket_mut(id)?.bound = Some(SocketAddrV4::new(address, port));
                 port
             }
         };
@@ -131,6 +147,7 @@ impl TcpLayer {
         socket.read_shut = false;
         socket.write_shut = false;
         self.listeners.entry(port).or_default().push(id);
+        self.fastopen_on_listen(id, backlog);
         Ok(())
     }
 
@@ -191,14 +208,27 @@ impl TcpLayer {
             Some(bound) if !bound.ip().is_unspecified() => *bound.ip(),
             _ => route.src,
         };
-        let port = match bound {
+        let port = match bound.filter(|bound| bound.port() != 0) {
             Some(bound) => bound.port(),
             None => {
+                // inet_hash_connect (ephemeral.rs): a port may be shared with other
+                // connect()s whose 4-tuples differ.
                 let binding = Self::binding_of(socket, id, source, false);
-                let range = self.sysctls.ip_local_port_range;
-                let port = self
-                    .ports
-                    .claim_ephemeral(range, binding, false, &mut self.random)?;
+                let request = ConnectPort {
+                    range: socket
+                        .options
+                        .ephemeral_port_range(self.sysctls.ip_local_port_range),
+                    socket_range: socket.options.local_port_range != 0,
+                    source,
+                    remote,
+                };
+                let (connections, time_wait) = (&self.connections, &self.time_wait);
+                let port =
+                    self.ports
+                        .claim_for_connect(&request, binding, &mut self.random, |port| {
+                            let tuple = (SocketAddrV4::new(source, port), remote);
+                            connections.contains_key(&tuple) || time_wait.contains_key(&tuple)
+                        })?;
                 self.user_socket_mut(id)?.bound = Some(SocketAddrV4::new(source, port));
                 port
             }
@@ -242,20 +272,28 @@ impl TcpLayer {
         let socket = self.user_socket(id)?;
         connection.read_shut = socket.read_shut;
         connection.write_shut = socket.write_shut;
-        connection.send_syn(now, &mut self.outbox);
+        // The SYN, with Fast Open's data or cookie request, or deferred (fastopen.rs).
+        let opened = self.fastopen_open(now, &mut connection);
         self.counters.active_opens += 1;
         self.connections.insert(tuple, id);
         let socket = self.user_socket_mut(id)?;
         socket.role = Role::Connection(Box::new(connection));
         socket.phase = SocketPhase::Connecting;
         socket.error = None;
-        Err(Errno::EINPROGRESS)
+        match opened {
+            super::fastopen::FastOpenOpen::Deferred => Ok(()),
+            super::fastopen::FastOpenOpen::Sent { .. } => Err(Errno::EINPROGRESS),
+        }
     }
 
     /// A connect() call while SS_CONNECTING.
-    fn connect_progress(&mut self, id: SocketId) -> Result<(), Errno> {
+    pub(super) fn connect_progress(&mut self, id: SocketId) -> Result<(), Errno> {
         let socket = self.user_socket_mut(id)?;
         match socket.state() {
+            // A connect deferred by TCP_FASTOPEN_CONNECT: "is_sendmsg ? -EINPROGRESS : -EISCONN".
+            State::SynSent if socket.connection().is_some_and(|c| c.fastopen.deferred) => {
+                Err(Errno::EISCONN)
+            }
             State::SynSent | State::SynReceived => Err(Errno::EALREADY),
             State::Closed => {
                 // "sock_error: err = sock_error(sk) ? : -ECONNABORTED".
@@ -323,9 +361,7 @@ impl TcpLayer {
             return;
         };
         if let Some(port) = socket.bound.map(|bound| bound.port()) {
-            if let Some(ids) = self.listeners.get_mut(&port) {
-                ids.retain(|listener| *listener != id);
-            }
+            self.leave_listeners(port, id);
             self.ports
                 .update(port, Holder::Socket(id), |b| b.listening = false);
         }

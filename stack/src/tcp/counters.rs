@@ -21,4 +21,18 @@ pub struct TcpCounters {
     pub passive_opens: u64,
     /// Segments the network layer refused to send.
     pub output_errors: u64,
+    /// SYNs and final ACKs a listener dropped for any reason (LINUX_MIB_LISTENDROPS, which
+    /// includes the overflows).
+    pub listen_drops: u64,
+    /// SYNs that found the SYN queue full (or tcp_syncookies 2) and were answered with a
+    /// cookie, or dropped without cookies (TCPREQQFULLDOCOOKIES / TCPREQQFULLDROP).
+    pub request_queue_full_cookies: u64,
+    pub request_queue_full_drops: u64,
+    /// SYN cookies sent, ACKs carrying a valid one, ACKs carrying a bad one
+    /// (SYNCOOKIESSENT / SYNCOOKIESRECV / SYNCOOKIESFAILED).
+    pub syncookies_sent: u64,
+    pub syncookies_received: u64,
+    pub syncookies_failed: u64,
+    /// Requests reset by tcp_check_req (LINUX_MIB_EMBRYONICRSTS): tcp_abort_on_overflow.
+    pub embryonic_resets: u64,
 }

@@ -6,12 +6,11 @@ use core::net::SocketAddrV4;
 
 use super::input::Reaction;
 use super::layer::{FourTuple, TcpLayer};
-use super::options::{initial_window, negotiate};
-use super::ports::Binding;
+use super::listen_queue::CookieVerdict;
 use super::seq::Seq;
-use super::socket::{Role, SocketPhase, TcpSocket};
+use super::socket::TcpSocket;
 use super::state::State;
-use super::tcb::{Connection, Opening, OutSegment};
+use super::tcb::OutSegment;
 use super::timewait::TimeWaitAction;
 use crate::ipv4::InboundDatagram;
 use crate::socket::SocketId;
@@ -19,9 +18,6 @@ use crate::time::Instant;
 use crate::transport::{Delivery, IcmpError};
 use crate::wire::tcp::{flags, Options, Repr};
 use crate::wire::WireError;
-
-/// The MTU of the loopback device (routes to our own addresses).
-const LOOPBACK_MTU: u32 = 65536;
 
 impl TcpLayer {
     /// A datagram for protocol 6. TCP never asks for ICMP port unreachable: a segment no
@@ -62,7 +58,7 @@ impl TcpLayer {
         Delivery::Consumed
     }
 
-    fn connection_input(
+    pub(super) fn connection_input(
         &mut self,
         now: Instant,
         id: SocketId,
@@ -73,33 +69,6 @@ impl TcpLayer {
             return;
         };
         let parent = socket.parent;
-        // The final ACK of a handshake whose listener's accept queue is full is dropped
-        // (tcp_check_req → listen_overflow with tcp_abort_on_overflow = 0); the SYN-ACK will
-        // be sent again.
-        if let (Some(parent), Some(State::SynReceived)) =
-            (parent, socket.connection().map(|c| c.state))
-        {
-            if segment.has(flags::ACK) && !segment.has(flags::RST) && !segment.has(flags::SYN) {
-                let full = self
-                    .sockets
-                    .get(parent)
-                    .ok()
-                    .and_then(|listener| match &listener.role {
-                        Role::Listener(listener) => Some(listener.accept_queue_full()),
-                        _ => None,
-                    })
-                    .unwrap_or(true);
-                if full {
-                    self.counters.listen_overflows += 1;
-                    if let Ok(listener) = self.sockets.get_mut(parent) {
-                        if let Some(listener) = listener.listener_mut() {
-                            listener.overflows += 1;
-                        }
-                    }
-                    return;
-                }
-            }
-        }
         let Ok(socket) = self.sockets.get_mut(id) else {
             return;
         };
@@ -112,7 +81,29 @@ impl TcpLayer {
             connection.deferred_ack_seen = true;
             return;
         }
+        // tcp_check_req after the TCP_DEFER_ACCEPT check: a final ACK that finds the
+        // accept queue full (listen_queue.rs).
+        // A Fast Open child is a full socket already in the accept queue (fastopen.rs).
+        let handshake_ack = connection.state == State::SynReceived
+            && !connection.fastopen.passive_child
+            && segment.has(flags::ACK)
+            && !segment.has(flags::RST)
+            && !segment.has(flags::SYN);
+        if let (Some(parent), true) = (parent, handshake_ack) {
+            if self.request_overflow(id, parent, segment, datagram) {
+                return;
+            }
+        }
+        let Ok(socket) = self.sockets.get_mut(id) else {
+            return;
+        };
+        let Some(connection) = socket.connection_mut() else {
+            return;
+        };
+        // TCP_SKB_CB(skb)->ip_dsfield: the ECN field the segment arrived with (`ecn.rs`).
+        connection.ecn.arrival_dsfield = datagram.tos;
         let reaction = connection.handle_segment(now, segment, &mut self.outbox);
+        self.fastopen_learn(id);
         match reaction {
             Reaction::Nothing => {}
             Reaction::Established => {
@@ -124,10 +115,15 @@ impl TcpLayer {
                         .and_then(TcpSocket::listener_mut)
                     {
                         listener.handshaking.retain(|child| *child != id);
-                        listener.ready.push_back(id);
+                        // A Fast Open child joined the accept queue with its SYN.
+                        if !listener.ready.contains(&id) {
+                            listener.ready.push_back(id);
+                        }
                     }
                     if let Ok(listener) = self.sockets.get_mut(parent) {
                         listener.wakeups.readable += 1;
+                        // tcp_child_process: the listener's sk_data_ready → POLL_IN.
+                        listener.async_notices.input += 1;
                     }
                 }
             }
@@ -168,7 +164,7 @@ impl TcpLayer {
                 None
             }
             TimeWaitAction::NewSyn { isn } => {
-                let has_listener = self.find_listener(tuple.0).is_some();
+                let has_listener = self.find_listener(tuple, None).is_some();
                 if has_listener {
                     self.remove_time_wait(tuple);
                     Some(isn)
@@ -179,23 +175,14 @@ impl TcpLayer {
         }
     }
 
-    /// __inet_lookup_listener: a listener bound to the exact address beats a wildcard one.
-    fn find_listener(&self, local: SocketAddrV4) -> Option<SocketId> {
-        let ids = self.listeners.get(&local.port())?;
-        let mut wildcard = None;
-        for &id in ids {
-            let Ok(socket) = self.sockets.get(id) else {
-                continue;
-            };
-            match socket.bound {
-                Some(bound) if bound.ip() == local.ip() => return Some(id),
-                Some(bound) if bound.ip().is_unspecified() => {
-                    wildcard = wildcard.or(Some(id));
-                }
-                _ => {}
-            }
-        }
-        wildcard
+    /// __inet_lookup_listener: a listener bound to the exact address beats a wildcard one;
+    /// a SO_REUSEPORT group picks its member by the 4-tuple's hash (reuseport.rs).
+    fn find_listener(
+        &self,
+        tuple: FourTuple,
+        datagram: Option<&InboundDatagram<'_>>,
+    ) -> Option<SocketId> {
+        self.select_listener(tuple, datagram)
     }
 
     /// tcp_rcv_state_process for LISTEN, or the reset for a port nobody listens on.
@@ -207,7 +194,7 @@ impl TcpLayer {
         datagram: &InboundDatagram<'_>,
         isn: Option<Seq>,
     ) {
-        let Some(listener_id) = self.find_listener(tuple.0) else {
+        let Some(listener_id) = self.find_listener(tuple, Some(datagram)) else {
             self.send_reset_reply(segment, datagram);
             return;
         };
@@ -215,6 +202,13 @@ impl TcpLayer {
             return;
         }
         if segment.has(flags::ACK) {
+            // tcp_v4_cookie_check: an ACK may bring a SYN cookie back (listen_queue.rs).
+            if !segment.has(flags::SYN) {
+                match self.cookie_check(now, listener_id, tuple, segment, datagram) {
+                    CookieVerdict::Accepted | CookieVerdict::Dropped => return,
+                    CookieVerdict::NotACookie => {}
+                }
+            }
             // "if (th->ack) return 1": an ACK for no connection is answered with a reset.
             self.send_reset_reply(segment, datagram);
             return;
@@ -222,125 +216,8 @@ impl TcpLayer {
         if !segment.has(flags::SYN) || segment.has(flags::FIN) {
             return;
         }
-        let Ok(listener_socket) = self.sockets.get(listener_id) else {
-            return;
-        };
-        let Role::Listener(listener) = &listener_socket.role else {
-            return;
-        };
-        // tcp_conn_request: "if (sk_acceptq_is_full(sk)) goto drop"; the SYN queue is
-        // bounded by the backlog as well (no SYN cookies here).
-        if listener.accept_queue_full()
-            || listener.handshaking.len() as u32 > listener.backlog.max(1) * 2
-        {
-            self.counters.listen_overflows += 1;
-            return;
-        }
-        let settings = listener_socket.settings.clone();
-        let options = listener_socket.options.clone();
-        let creds = listener_socket.creds;
-        // A SYN that came through lo, or from our own address (the kernel routes it over
-        // lo: RTN_LOCAL), is answered with lo's MTU.
-        let path_mtu = if datagram.ifindex == 1 || datagram.src == datagram.dst {
-            LOOPBACK_MTU
-        } else {
-            self.interface_mtu
-        };
-        // tcp_conn_request: init_ts_off and init_seq (secure_tcp_ts_off, secure_tcp_seq on
-        // the SYN's addresses), unless TIME_WAIT handed over an ISN.
-        let (local, remote) = tuple;
-        let iss = isn.unwrap_or_else(|| self.secrets.initial_sequence(now, local, remote));
-        let ts_offset = self.secrets.timestamp_offset(*local.ip(), *remote.ip());
-        let ip_ident = self.random.next_u16();
-        let mut connection = Connection::new(
-            Opening {
-                local,
-                remote,
-                iss,
-                path_mtu,
-                ts_offset,
-                settings: settings.clone(),
-                now,
-                ip_ident,
-            },
-            State::SynReceived,
-        );
-        // The SYN-ACK offers only what the SYN offered (tcp_openreq_init + tcp_synack_options).
-        let ours = connection.syn_options;
-        let offer = Options {
-            mss: ours.mss,
-            window_scale: segment.options.window_scale.and(ours.window_scale),
-            sack_permitted: segment.options.sack_permitted && ours.sack_permitted,
-            timestamps: segment
-                .options
-                .timestamps
-                .filter(|_| ours.timestamps.is_some())
-                .map(|(value, _)| (0, value)),
-            ..Options::default()
-        };
-        connection.syn_options = offer;
-        connection.apply_negotiated(negotiate(&offer, &segment.options));
-        connection.irs = Seq(segment.seq);
-        connection.rcv_nxt = connection.irs.add(1);
-        connection.rcv_wup = connection.rcv_nxt;
-        if let Some((value, _)) = segment.options.timestamps {
-            connection.ts_recent = value;
-        }
-        // tcp_openreq_init_rwin: the MSS less the timestamp option sizes the first window.
-        let window_mss =
-            u32::from(connection.advertised_mss) - if connection.timestamps { 12 } else { 0 };
-        let window = initial_window(
-            settings.more.clamp_window(settings.receive_buffer / 2),
-            window_mss,
-        );
-        connection.rcv_adv = connection.rcv_nxt.add(window);
-        connection.rcv_ssthresh = window;
-        connection.snd_wnd = u32::from(segment.window);
-        connection.snd_wl1 = Seq(segment.seq);
-        connection.note_peer_window(connection.snd_wnd);
-        connection.send_syn(now, &mut self.outbox);
-        if settings.more.save_syn != 0 {
-            // tcp_reqsk_record_syn: the network header and the TCP header, options included
-            // (save_syn 2 would add the link header, which the stack does not keep).
-            let tcp_header = datagram
-                .payload
-                .get(12)
-                .map_or(0, |offset| usize::from(offset >> 4) * 4)
-                .min(datagram.payload.len());
-            let mut saved = datagram.header.to_vec();
-            saved.extend_from_slice(&datagram.payload[..tcp_header]);
-            connection.saved_syn = Some(saved);
-        }
-        let mut child = TcpSocket::new(creds, options, settings);
-        child.bound = Some(local);
-        child.parent = Some(listener_id);
-        child.phase = SocketPhase::Connected;
-        child.role = Role::Connection(Box::new(connection));
-        let child_id = self.sockets.insert(child);
-        // The child shares the listener's port (inet_csk_clone_lock + __inet_inherit_port).
-        self.ports.hold(
-            local.port(),
-            Binding {
-                holder: super::ports::Holder::Socket(child_id),
-                address: *local.ip(),
-                reuse_address: false,
-                reuse_port: false,
-                listening: false,
-            },
-        );
-        if let Ok(child) = self.sockets.get_mut(child_id) {
-            child.bind_locked = false;
-        }
-        self.connections.insert(tuple, child_id);
-        if let Some(listener) = self
-            .sockets
-            .get_mut(listener_id)
-            .ok()
-            .and_then(TcpSocket::listener_mut)
-        {
-            listener.handshaking.push(child_id);
-        }
-        self.counters.passive_opens += 1;
+        // tcp_conn_request (listen_queue.rs): the queues, SYN cookies, the SYN-ACK.
+        self.conn_request(now, listener_id, tuple, segment, datagram, isn);
     }
 
     /// tcp_v4_send_reset: never for a reset; with ACK the reset takes the ACK's number,
@@ -421,14 +298,7 @@ impl TcpLayer {
                 connection.path_mtu = error.info;
                 connection.update_mss();
                 // tcp_simple_retransmit: what no longer fits is sent again at the new size.
-                connection.congestion.enter_loss(
-                    connection.snd_una,
-                    connection.snd_nxt,
-                    connection.mss,
-                    false,
-                );
-                connection.congestion.cwnd = connection.congestion.ssthresh.max(connection.mss);
-                connection.transmit(now, false, &mut self.outbox);
+                connection.simple_retransmit(now, &mut self.outbox);
             }
             return;
         }

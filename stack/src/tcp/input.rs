@@ -5,9 +5,10 @@
 
 use core::time::Duration;
 
-use super::congestion::{Phase, DUPLICATE_THRESHOLD};
+use super::congestion::Phase;
 use super::options::negotiate;
 use super::rate::RateSample;
+use super::recovery::{AckFlags, Rexmit};
 use super::seq::Seq;
 use super::state::State;
 use super::tcb::{Connection, OutSegment};
@@ -16,8 +17,6 @@ use crate::errno::Errno;
 use crate::time::Instant;
 use crate::wire::tcp::{flags, Repr};
 
-/// TCP_MAX_QUICKACKS: a new connection ACKs its first segments at once.
-pub const MAX_QUICK_ACKS: u32 = 16;
 /// net.ipv4.tcp_invalid_ratelimit: at most one challenge ACK per 500 ms per connection.
 const CHALLENGE_ACK_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -58,6 +57,11 @@ impl Connection {
                 | State::LastAck
         ) {
             self.transmit(now, false, out);
+        }
+        // tcp_rcv_established / tcp_rcv_state_process end with tcp_data_snd_check, then
+        // tcp_ack_snd_check: a segment sent just now carried the owed ACK.
+        if self.ack.take_check_due() && !matches!(self.state, State::Closed | State::TimeWait) {
+            self.ack_check(now, out);
         }
         reaction
     }
@@ -100,6 +104,12 @@ impl Connection {
         self.rcv_adv = self.rcv_nxt.add(initial_window);
         self.rcv_ssthresh = initial_window;
         self.apply_negotiated(negotiated);
+        // tcp_ecn_rcv_synack, or tcp_ecn_rcv_syn for a simultaneous open.
+        if has_ack {
+            self.ecn.on_synack(segment.flags);
+        } else {
+            self.ecn.on_syn(segment.flags);
+        }
         if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
             self.ts_recent = value;
         }
@@ -116,26 +126,42 @@ impl Connection {
         }
         self.acknowledge_handshake(now, ack, segment);
         self.state = State::Established;
+        self.init_congestion_control(now);
         self.init_receive_space();
-        self.quick_acks = MAX_QUICK_ACKS;
+        self.ack_on_established(now);
         self.wakeups.other += 1;
         self.wakeups.writable += 1;
+        // tcp_finish_connect / tcp_rcv_state_process: sk_wake_async(SOCK_WAKE_IO, POLL_OUT).
+        self.async_notices.output += 1;
         self.arm_keepalive(now);
+        // tcp_rcv_fastopen_synack: the cookie, data of the SYN sent again (fastopen.rs).
+        let fast_open = self.fastopen_synack(now, segment);
         if !segment.payload.is_empty() || segment.has(flags::FIN) {
             self.queue_data(now, segment, out);
         }
-        // tcp_rcv_synsent_state_process answers the SYN-ACK at once.
-        self.send_ack(now, out);
+        if fast_open == super::fastopen::SynAckAnswer::DataRetransmitted {
+            // tcp_non_congestion_loss_retransmit's tcp_xmit_retransmit_queue.
+            self.retransmit_lost(now, out);
+        }
+        if fast_open != super::fastopen::SynAckAnswer::Acknowledge {
+            return Reaction::Established;
+        }
+        // tcp_rcv_synsent_state_process answers the SYN-ACK, at once unless pingpong mode or
+        // TCP_DEFER_ACCEPT lets it wait for data (`delayed_ack.rs`).
+        self.acknowledge_syn_ack(now, out);
         Reaction::Established
     }
 
     /// The ACK of our SYN: SND.UNA moves, the SYN's RTT is sampled, the timer stops.
     fn acknowledge_handshake(&mut self, now: Instant, ack: Seq, segment: &Repr<'_>) {
+        // tcp_snd_una_update counts the SYN in tcpi_bytes_acked (measured: 10001 after
+        // 10000 bytes).
+        self.stats.bytes_acked += u64::from(ack.since(self.snd_una));
         self.snd_una = ack;
         self.snd_wl2 = ack;
         self.send_queue.acknowledge(ack);
         let mut sample = RateSample::default();
-        self.take_rtt_sample(now, ack, segment, &mut sample);
+        let _ = self.take_rtt_sample(now, ack, segment, &mut sample);
         self.rate.generate(now, &sample, self.rtt.min);
         self.timeouts = 0;
         self.retransmit_since = None;
@@ -152,8 +178,13 @@ impl Connection {
         ack: Seq,
         segment: &Repr<'_>,
         sample: &mut RateSample,
-    ) {
-        match self.sent.acknowledge(ack, now, &mut self.rate, sample) {
+    ) -> super::sent::Acked {
+        // The recovery point decides FLAG_ORIG_SACK_ACKED (`sent.rs`).
+        let high_seq = self.recovery.high_seq;
+        let acked = self
+            .sent
+            .acknowledge(ack, now, high_seq, &mut self.rate, sample);
+        match acked.rtt {
             Some(rtt) => self.rtt.sample(rtt),
             None => {
                 if let Some((_, echo)) = segment.options.timestamps.filter(|_| self.timestamps) {
@@ -161,6 +192,7 @@ impl Connection {
                 }
             }
         }
+        acked
     }
 
     fn sample_from_echo(&mut self, now: Instant, echo: u32) {
@@ -214,7 +246,7 @@ impl Connection {
         // from an earlier incarnation of the sequence space.
         if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
             if (value.wrapping_sub(self.ts_recent) as i32) < 0 && !rst {
-                self.send_ack(now, out);
+                self.send_duplicate_ack(now, seq, end_seq, out);
                 return Reaction::Nothing;
             }
         }
@@ -240,7 +272,7 @@ impl Connection {
                 self.challenge_ack(now, out);
             } else if !segment.payload.is_empty() {
                 // tcp_send_dupack; data segments are never rate limited (tcp_oow_rate_limited).
-                self.send_ack(now, out);
+                self.send_duplicate_ack(now, seq, end_seq, out);
             } else {
                 self.challenge_ack(now, out);
             }
@@ -286,13 +318,16 @@ impl Connection {
             }
             self.acknowledge_handshake(now, ack, segment);
             self.state = State::Established;
+            self.init_congestion_control(now);
             self.init_receive_space();
             self.snd_wnd = u32::from(segment.window) << self.snd_wscale;
             self.snd_wl1 = seq;
             self.note_peer_window(self.snd_wnd);
-            self.quick_acks = MAX_QUICK_ACKS;
+            self.ack_on_established(now);
             self.wakeups.other += 1;
             self.wakeups.writable += 1;
+            // tcp_finish_connect / tcp_rcv_state_process: sk_wake_async(SOCK_WAKE_IO, POLL_OUT).
+            self.async_notices.output += 1;
             self.arm_keepalive(now);
             reaction = Reaction::Established;
         } else {
@@ -302,6 +337,8 @@ impl Connection {
                 AckOutcome::Finished(finished) => return finished,
             }
         }
+        // The segment passed validation and tcp_ack: tcp_ack_snd_check follows its data.
+        self.ack.mark_check_due();
         // Sixth step: the URG bit (tcp_urg), before the data.
         if self.state.receives_data() {
             self.receive_urgent(segment);
@@ -329,9 +366,9 @@ impl Connection {
                     }
                 }
                 // After the peer's FIN only retransmissions can come; tcp_data_queue answers
-                // them with an immediate ACK.
+                // them from quick-ACK mode.
                 State::CloseWait | State::Closing | State::LastAck if seq.lt(self.rcv_nxt) => {
-                    self.send_ack(now, out);
+                    self.ack_out_of_window();
                 }
                 _ => {}
             }
@@ -356,21 +393,40 @@ impl Connection {
             }
             return AckOutcome::Discard;
         }
+        let prior_snd_una = self.snd_una;
+        let mut flags = AckFlags::default();
+        self.recovery.echo = segment
+            .options
+            .timestamps
+            .filter(|_| self.timestamps)
+            .map_or(0, |(_, echo)| echo);
         if ack.lt(self.snd_una) {
             // RFC 5961 5.2: older than the window the peer could have seen.
             if ack.lt(self.snd_una.sub(self.max_window)) {
                 self.challenge_ack(now, out);
                 return AckOutcome::Discard;
             }
+            // old_ack: its SACK blocks still count (tcp_sacktag_write_queue, then
+            // tcp_fastretrans_alert and tcp_xmit_recovery).
+            let blocks = segment.options.sacks();
+            if self.sack && !blocks.is_empty() {
+                let mut sample = RateSample::default();
+                self.sack_tag(now, blocks, ack, prior_snd_una, &mut flags, &mut sample);
+                let rexmit = self.fast_retransmit_alert(now, prior_snd_una, 0, &mut flags);
+                self.xmit_recovery(now, rexmit, out);
+            }
             return AckOutcome::Accepted;
         }
+        flags.una_advanced = ack.gt(self.snd_una);
+        // FLAG_DATA: "ack_seq != TCP_SKB_CB(skb)->end_seq".
+        flags.data = segment.sequence_len() > 0;
         let window = u32::from(segment.window) << self.snd_wscale;
-        let window_changed = window != self.snd_wnd;
         // tcp_may_update_window
         if ack.gt(self.snd_una)
             || seq.gt(self.snd_wl1)
             || (seq == self.snd_wl1 && (window > self.snd_wnd || window == 0))
         {
+            flags.window_update = true;
             let opened = window > self.snd_wnd;
             self.snd_wnd = window;
             self.snd_wl1 = seq;
@@ -381,125 +437,182 @@ impl Connection {
                 self.probes = 0;
             }
         }
+        self.congestion_ack_start(now);
+        let prior_fack = if self.sack {
+            self.sent.highest_sacked_end(self.snd_una)
+        } else {
+            self.snd_una
+        };
+        let prior_packets = self.sent.len();
+        let prior_lost = self.congestion.lost_packets;
+        let delivered_before = self.rate.delivered;
         let mut sample = RateSample::default();
-        if self.sack {
-            for block in segment.options.sacks() {
-                let valid = self.congestion.scoreboard.add(
-                    Seq(block.left),
-                    Seq(block.right),
-                    self.snd_una.max(ack),
-                    self.snd_nxt,
-                );
-                if valid {
-                    self.sent.mark_sacked(
-                        Seq(block.left),
-                        Seq(block.right),
-                        &mut self.rate,
-                        &mut sample,
-                    );
-                }
-            }
-        }
+        self.sack_tag(
+            now,
+            segment.options.sacks(),
+            ack,
+            prior_snd_una,
+            &mut flags,
+            &mut sample,
+        );
+        let ecn_echo = self.ecn_on_ack(segment.flags, !segment.payload.is_empty(), ack);
+        flags.ece = ecn_echo;
         let acked = ack.since(self.snd_una);
-        let mss = self.mss.max(1);
         let flight_before = self.in_flight();
         if acked > 0 {
             self.stats.last_ack_received = now;
             let data_acked = ack.min(self.send_queue.end()).since(self.send_queue.start);
             self.send_queue.acknowledge(ack);
             self.snd_una = ack;
-            self.stats.bytes_acked += u64::from(data_acked);
-            self.take_rtt_sample(now, ack, segment, &mut sample);
+            // tcp_snd_una_update: "tp->bytes_acked += delta" (a FIN's byte included).
+            self.stats.bytes_acked += u64::from(acked);
             self.timeouts = 0;
             self.retransmit_since = None;
             self.rtt.backoff = 0;
-            self.congestion.scoreboard.acknowledge(self.snd_una);
-            self.after_cumulative_ack(now, acked, mss, flight_before);
+            if data_acked > 0 {
+                self.wakeups.writable += 1;
+                self.note_write_space();
+            }
+        }
+        if prior_packets == 0 {
+            // no_queue: nothing was outstanding; only a D-SACK can still undo.
+            if flags.dsacking {
+                let _ = self.fast_retransmit_alert(now, prior_snd_una, 0, &mut flags);
+            }
+            self.process_tlp_ack(ack, &flags);
+            return AckOutcome::Accepted;
+        }
+        if acked > 0 {
+            self.clean_sent_log(now, ack, segment, prior_fack, &mut flags, &mut sample);
             if self.snd_una == self.snd_nxt {
                 // tcp_clean_rtx_queue: "if (!skb) tcp_chrono_stop(sk, TCP_CHRONO_BUSY)".
                 let queues_empty = self.send_queue.end() == self.snd_nxt;
                 self.chrono
                     .stop(now, super::chrono::ChronoKind::Busy, queues_empty);
-                self.timers.clear(Timer::Retransmit);
-            } else {
-                self.timers.set(Timer::Retransmit, now + self.rtt.rto());
             }
-            if data_acked > 0 {
-                self.wakeups.writable += 1;
-            }
+        }
+        self.recovery
+            .rack
+            .update_reorder_window(sample.prior_delivered(), self.rate.delivered);
+        self.process_tlp_ack(ack, &flags);
+        let mut rexmit = Rexmit::None;
+        // tcp_ack_is_dubious.
+        if !flags.not_duplicate() || flags.alert() || self.congestion.phase != Phase::Open {
+            let duplicates =
+                u32::from(!(flags.una_advanced || flags.not_duplicate() || flags.dsacking));
+            rexmit = self.fast_retransmit_alert(now, prior_snd_una, duplicates, &mut flags);
+        }
+        // "If needed, reset TLP/RTO timer when RACK doesn't set."
+        if flags.set_xmit_timer {
+            self.set_transmit_timer(now);
+        }
+        // tcp_ack ends with tcp_rate_gen, tcp_cong_control and tcp_xmit_recovery.
+        self.rate.generate(now, &sample, self.rtt.min);
+        let delivered = self.rate.delivered.wrapping_sub(delivered_before);
+        // tcp_count_delivered: what an ECE-marked ACK delivered counts in delivered_ce.
+        if ecn_echo {
+            self.ecn.delivered_ce = self.ecn.delivered_ce.wrapping_add(delivered);
+        }
+        let newly_lost = self.congestion.lost_packets.wrapping_sub(prior_lost);
+        self.ack_congestion_control(now, acked, delivered, newly_lost, &flags, flight_before);
+        // tcp_cong_control: an algorithm with cong_control (BBR) acts on every ACK.
+        self.congestion_ack_end(now, &sample);
+        self.xmit_recovery(now, rexmit, out);
+        if acked > 0 {
             if let Some(finished) = self.after_fin_acked(now) {
                 return AckOutcome::Finished(finished);
             }
-        } else if segment.payload.is_empty()
-            && !segment.has(flags::FIN)
-            && !window_changed
-            && self.in_flight() > 0
-        {
-            // RFC 5681 2: a duplicate ACK.
-            self.congestion.duplicate_acks += 1;
-            if !self.sack {
-                self.congestion.reno_sacked += mss;
-            }
         }
-        // tcp_ack ends with tcp_rate_gen.
-        self.rate.generate(now, &sample, self.rtt.min);
-        self.maybe_enter_recovery(mss);
         AckOutcome::Accepted
     }
 
-    /// Congestion bookkeeping for an ACK that moved SND.UNA. The window grows only when it
-    /// was what limited sending (tcp_is_cwnd_limited: in slow start while the flight
-    /// reached half the window, afterwards while it filled the window).
-    fn after_cumulative_ack(&mut self, now: Instant, acked: u32, mss: u32, flight_before: u32) {
-        let min_rtt = self.rtt.min;
-        let congestion = &mut self.congestion;
-        let cwnd_limited = if congestion.in_slow_start() {
-            flight_before.saturating_mul(2) >= congestion.cwnd
+    /// tcp_clean_rtx_queue: the acknowledged segments leave the log, giving the RTT sample,
+    /// RACK's newest delivery, reordering evidence and the FLAG_* bits recovery needs.
+    fn clean_sent_log(
+        &mut self,
+        now: Instant,
+        ack: Seq,
+        segment: &Repr<'_>,
+        prior_fack: Seq,
+        flags: &mut AckFlags,
+        sample: &mut RateSample,
+    ) {
+        let acked = self.take_rtt_sample(now, ack, segment, sample);
+        if acked.packets == 0 {
+            return;
+        }
+        flags.data_acked = true;
+        flags.set_xmit_timer = true;
+        flags.retrans_data_acked |= acked.retransmitted_data;
+        flags.original_acked |= acked.original_acked;
+        if self.sack {
+            for &(retransmitted, end, sent_at) in &acked.delivered {
+                self.recovery
+                    .rack
+                    .advance(now, retransmitted, end, sent_at, self.rtt.min);
+            }
+            // "Non-retransmitted hole got filled? That's reordering".
+            if let Some(low) = acked.lowest_original {
+                if low.lt(prior_fack) {
+                    let fack = self.sent.highest_sacked_end(self.snd_una).max(prior_fack);
+                    self.check_sack_reordering(low, fack);
+                }
+            }
         } else {
-            flight_before + mss >= congestion.cwnd
-        };
-        match congestion.phase {
-            Phase::Recovery { until } => {
-                if self.snd_una.ge(until) {
-                    congestion.phase = Phase::Open;
-                    congestion.cwnd = congestion.ssthresh;
-                    congestion.duplicate_acks = 0;
-                    congestion.reno_sacked = 0;
-                } else if !self.sack {
-                    // NewReno partial ACK (RFC 6582 3.2 step 3): the next hole is lost too.
-                    congestion.retransmit_next = self.snd_una;
-                    congestion.lost_end = self.snd_una.add(mss);
-                    congestion.reno_sacked = congestion.reno_sacked.saturating_sub(acked);
-                }
-            }
-            Phase::Loss { until } => {
-                congestion.on_ack(acked, mss, now, min_rtt, cwnd_limited);
-                if self.snd_una.ge(until) {
-                    congestion.phase = Phase::Open;
-                    congestion.duplicate_acks = 0;
-                }
-            }
-            Phase::Open => {
-                congestion.duplicate_acks = 0;
-                congestion.reno_sacked = 0;
-                congestion.on_ack(acked, mss, now, min_rtt, cwnd_limited);
+            self.remove_reno_sacks(acked.packets);
+            // Without SACK an ACK that covers any retransmission cannot prove the
+            // originals arrived.
+            if acked.retransmitted_data {
+                flags.original_acked = false;
             }
         }
     }
 
-    /// Fast retransmit: DupThresh duplicate ACKs, or that much data SACKed above the hole.
-    fn maybe_enter_recovery(&mut self, mss: u32) {
-        if self.congestion.phase != Phase::Open || self.in_flight() == 0 {
+    /// tcp_cong_control for the built-in algorithms: the window shrinks by PRR in
+    /// recovery, CWR follows `ecn.rs`, otherwise the algorithm may grow it. The window
+    /// grows only when it was what limited sending (tcp_is_cwnd_limited: in slow start
+    /// while the flight reached half the window, afterwards while it filled the window).
+    fn ack_congestion_control(
+        &mut self,
+        now: Instant,
+        acked: u32,
+        delivered: u32,
+        newly_lost: u32,
+        flags: &AckFlags,
+        flight_before: u32,
+    ) {
+        let mss = self.mss_unit();
+        let min_rtt = self.rtt.min;
+        // tcp_cong_control: an algorithm with cong_control (BBR) replaces PRR, CWR's
+        // reduction and cong_avoid; it runs at the end of the ACK (congestion_hooks.rs).
+        if self.congestion.control.has_cong_control() {
             return;
         }
-        let sacked = self
-            .congestion
-            .sacked(self.snd_una, self.snd_nxt, self.sack);
-        if self.congestion.duplicate_acks >= DUPLICATE_THRESHOLD
-            || sacked >= DUPLICATE_THRESHOLD * mss
-        {
+        let cwnd_limited = if self.congestion.in_slow_start() {
+            flight_before.saturating_mul(2) >= self.congestion.cwnd
+        } else {
+            flight_before + mss >= self.congestion.cwnd
+        };
+        if let Phase::Cwr { until } = self.congestion.phase {
+            if acked > 0 {
+                self.ecn_cwr_ack(until, acked);
+                // Once CWR is over, tcp_cong_control grows the window from this ACK on.
+                if self.congestion.phase == Phase::Open {
+                    self.congestion
+                        .on_ack(acked, mss, now, min_rtt, cwnd_limited);
+                }
+            }
+            return;
+        }
+        let may_raise = self.recovery_cong_control(delivered, newly_lost, flags);
+        if may_raise {
+            // tcp_cong_avoid(sk, ack, acked_sacked): segments delivered, SACKed ones too.
+            let grown = delivered.saturating_mul(mss);
             self.congestion
-                .enter_recovery(self.snd_una, self.snd_nxt, mss);
+                .on_ack(grown, mss, now, min_rtt, cwnd_limited);
+        } else if acked > 0 {
+            // pkts_acked only (tcp_clean_rtx_queue); the window stays as recovery set it.
+            self.congestion.on_ack(acked, mss, now, min_rtt, false);
         }
     }
 
@@ -554,16 +667,30 @@ impl Connection {
         let ahead = start.distance(self.rcv_nxt);
         let end = start.add(payload.len() as u32);
         if !payload.is_empty() && self.receive_window() == 0 && ahead >= 0 {
-            // tcp_data_queue: nothing fits in a zero window; ACK so the peer probes again.
-            self.send_ack(now, out);
+            // tcp_data_queue: nothing fits in a zero window ("out_of_window"); the ACK check
+            // answers from quick-ACK mode so the peer probes again.
+            self.ack_out_of_window();
             return None;
         }
         let reaches_new = end.gt(self.rcv_nxt) || (fin && end == self.rcv_nxt);
         if !reaches_new {
-            // Entirely old: a retransmission; ACK at once (quick-ACK mode).
-            self.send_ack(now, out);
+            // Entirely old: a retransmission ("A retransmit, 2nd most common case. Force an
+            // immediate ack."), with its D-SACK (`dsack.rs`).
+            self.dsack_set(start, end.add(u32::from(fin)));
+            self.ack_out_of_window();
             return None;
         }
+        if ahead <= 0 && self.receive_memory_exhausted(payload.len()) {
+            // tcp_data_queue → tcp_try_rmem_schedule failed: "inet_csk(sk)->icsk_ack.pending
+            // |= (ICSK_ACK_NOMEM | ICSK_ACK_NOW)", and with something queued already the data
+            // is dropped; the ACK (its window) goes at once.
+            self.schedule_ack();
+            self.request_immediate_ack();
+            return None;
+        }
+        // The D-SACK blocks tcp_data_queue, tcp_data_queue_ofo and tcp_ofo_queue set for
+        // data received twice.
+        self.dsack_for_arrival(start, end);
         // Never keep more than the window offered.
         let room = self.rcv_adv.distance(start);
         let (payload, fin) = if room < payload.len() as i32 {
@@ -573,27 +700,38 @@ impl Connection {
         };
         let had_out_of_order = self.receive.has_out_of_order();
         let inserted = self.receive.insert(i64::from(ahead), payload, fin);
+        if inserted.out_of_order && inserted.advanced == 0 {
+            // tcp_data_queue_ofo begins with tcp_data_ecn_check.
+            self.ecn_check_arrival();
+        }
         if inserted.advanced > 0 {
             self.rcv_nxt = self.rcv_nxt.add(inserted.advanced as u32);
             self.stats.bytes_received += inserted.advanced as u64;
             self.stats.data_segments_in += 1;
             self.stats.last_data_received = now;
             self.wakeups.readable += 1;
-            // tcp_event_data_recv: tcp_measure_rcv_mss, then "if (skb->len >= 128)
-            // tcp_grow_window(sk, skb, true)".
+            // tcp_data_ready → sock_def_readable: sk_wake_async(SOCK_WAKE_WAITD, POLL_IN).
+            self.async_notices.input += 1;
+            // tcp_event_data_recv: an ACK is owed; rcv_mss, ato, window growth.
             let header = segment.header_len() as u32;
-            self.measure_rcv_mss(payload.len() as u32, header, segment.has(flags::PSH));
-            if payload.len() >= 128 {
-                self.grow_window();
-            }
+            self.ack_on_data_received(now, payload.len(), header, segment.has(flags::PSH));
+            // tcp_event_data_recv ends with tcp_data_ecn_check (`ecn.rs`).
+            self.ecn_check_arrival();
         }
         if inserted.fin_reached && !self.done {
+            if inserted.advanced == 0 {
+                // tcp_data_queue ends with tcp_data_ready for a bare FIN too (POLL_IN).
+                self.async_notices.input += 1;
+            }
             return Some(self.receive_fin(now, out));
         }
-        let filled_hole = had_out_of_order && !self.receive.has_out_of_order();
-        let immediate = inserted.out_of_order || filled_hole;
-        if inserted.advanced > 0 || immediate {
-            self.schedule_ack(now, out, immediate);
+        if inserted.out_of_order {
+            // tcp_data_queue_ofo: a (SACK) ACK is owed; __tcp_ack_snd_check may compress it.
+            self.schedule_ack();
+        }
+        if had_out_of_order && !self.receive.has_out_of_order() {
+            // "RFC5681. 4.2. SHOULD send immediate ACK, when gap in queue is filled."
+            self.request_immediate_ack();
         }
         None
     }
@@ -610,14 +748,19 @@ impl Connection {
         self.read_shut = true;
         self.wakeups.readable += 1;
         self.wakeups.other += 1;
+        // tcp_fin: POLL_HUP once both directions are shut, else POLL_IN.
+        if self.write_shut {
+            self.async_notices.hangup += 1;
+        } else {
+            self.async_notices.input += 1;
+        }
         match self.state {
             State::Established | State::SynReceived => {
                 self.state = State::CloseWait;
                 // tcp_fin: inet_csk_enter_pingpong_mode, so the FIN's ACK waits for the
                 // delayed-ACK timer and usually leaves with our own FIN (measured: a client
                 // that closes within 5 ms sends only FIN+ACK; TCP_QUICKACK reads 0 then).
-                self.delayed_ack_mode = true;
-                self.schedule_ack(now, out, false);
+                self.ack_on_fin();
                 Reaction::Nothing
             }
             State::FinWait1 => {

@@ -21,9 +21,9 @@ impl TcpLayer {
             return Err(socket.error.take().unwrap_or(Errno::EPIPE));
         };
         // tcp_sendmsg_locked: "tcp_rate_check_app_limited(sk); /* is sending
-        // application-limited? */" (no loss left unrepaired: the recovery phases are over).
+        // application-limited? */" (no loss left unrepaired: "tp->lost_out <= tp->retrans_out").
         let unsent = connection.send_queue.end().since(connection.snd_nxt);
-        let repaired = matches!(connection.congestion.phase, super::congestion::Phase::Open);
+        let repaired = connection.sent.lost_out() <= connection.sent.retrans_out();
         let (mss, in_flight, cwnd) = (
             connection.mss,
             connection.in_flight(),
@@ -32,7 +32,11 @@ impl TcpLayer {
         connection
             .rate
             .check_app_limited(unsent, mss, in_flight, cwnd, repaired);
-        if !matches!(connection.state, State::Established | State::CloseWait) {
+        // "One exception is TCP Fast Open (passive side) where data is allowed to be sent
+        // before a connection is fully established" (tcp_passive_fastopen).
+        if !matches!(connection.state, State::Established | State::CloseWait)
+            && !connection.passive_fastopen()
+        {
             if let Some(error) = connection.take_error() {
                 return Err(error);
             }
@@ -46,9 +50,12 @@ impl TcpLayer {
         }
         let space = connection.send_space();
         if space == 0 {
+            // sk_stream_wait_memory: sk_set_bit(SOCKWQ_ASYNC_NOSPACE) (notify.rs).
+            connection.async_nospace = true;
             return Err(Errno::EAGAIN);
         }
         let taken = space.min(args.data.len());
+        connection.async_nospace |= taken < args.data.len();
         if taken > 0 && connection.send_queue.end() == connection.snd_nxt {
             // tcp_add_write_queue_tail: the first unsent skb starts the busy clock.
             connection
@@ -199,11 +206,16 @@ impl TcpLayer {
             connection.forget_urgent_once_read();
             let grew = connection.adjust_receive_space(now, count);
             let receive_buffer = connection.settings.receive_buffer;
-            Self::window_update_after_read(connection, now, &mut self.outbox);
+            // tcp_cleanup_rbuf: the owed ACK, or a window update, may go now (`delayed_ack.rs`).
+            connection.cleanup_after_read(now, count, &mut self.outbox);
             // getsockopt(SO_RCVBUF) shows the autotuned size, as sk_rcvbuf does.
             if grew {
                 socket.options.receive_buffer = receive_buffer.min(i32::MAX as u32) as i32;
             }
+        } else {
+            // tcp_recvmsg_locked ends with tcp_cleanup_rbuf(sk, copied) after a peek too:
+            // more than one segment unacknowledged still sends the owed ACK.
+            connection.cleanup_after_read(now, count, &mut self.outbox);
         }
         Ok(RecvResult {
             len: count,
@@ -253,34 +265,6 @@ impl TcpLayer {
         Err(Errno::EAGAIN)
     }
 
-    /// tcp_cleanup_rbuf: once reading lets the window at least double (and the window
-    /// was at most half the clamp), tell the peer now rather than at the next segment.
-    fn window_update_after_read(
-        connection: &mut Connection,
-        now: Instant,
-        out: &mut Vec<super::tcb::OutSegment>,
-    ) {
-        if !matches!(
-            connection.state,
-            State::Established | State::FinWait1 | State::FinWait2
-        ) || connection.read_shut
-        {
-            return;
-        }
-        if connection.ack_due_after_read() {
-            connection.send_ack(now, out);
-            return;
-        }
-        let advertised = connection.receive_window();
-        if advertised.saturating_mul(2) > connection.receive_space() {
-            return;
-        }
-        let offered = connection.window_to_offer();
-        if offered > 0 && offered >= advertised.saturating_mul(2) {
-            connection.send_ack(now, out);
-        }
-    }
-
     /// tcp_poll.
     pub fn poll(&self, id: SocketId) -> u32 {
         let mask = self.poll_state(id);
@@ -327,7 +311,9 @@ impl TcpLayer {
         if connection.read_shut {
             mask |= POLLIN | POLLRDNORM | POLLRDHUP;
         }
-        if state != State::SynSent && state != State::SynReceived {
+        // tcp_poll: "state != TCP_SYN_RECV || rcu_access_pointer(tp->fastopen_rsk)".
+        if state != State::SynSent && (state != State::SynReceived || connection.passive_fastopen())
+        {
             let mut target = (connection.settings.receive_lowat.max(1)) as usize;
             // The urgent byte at the read position does not count as readable data.
             if connection.at_urgent_mark() && !connection.settings.urgent_inline {
@@ -341,6 +327,10 @@ impl TcpLayer {
             {
                 mask |= POLLOUT | POLLWRNORM;
             }
+        } else if state == State::SynSent && connection.fastopen.deferred {
+            // "Active TCP fastopen socket with defer_connect: return EPOLLOUT so application
+            // can call write() in order for kernel to generate SYN+data".
+            mask |= POLLOUT | POLLWRNORM;
         }
         if matches!(connection.urgent.data, super::urgent::UrgentData::Valid(_)) {
             mask |= POLLPRI;

@@ -74,10 +74,20 @@ pub struct TcpLayer {
     pub(super) outbox: Vec<OutSegment>,
     pub(super) sysctls: Sysctls,
     pub(super) interface_mtu: u32,
+    /// The stack's interface besides `lo`: the options that name one (IP_MULTICAST_IF, the
+    /// memberships) accept its index and its address.
+    pub(super) interface_index: u32,
+    pub(super) interface_address: Ipv4Addr,
+    /// The interface's MAC: the link header a SO_ATTACH_REUSEPORT_CBPF program sees.
+    pub(super) interface_mac: [u8; 6],
     pub(super) random: Random,
     /// The keys of initial sequence numbers and timestamp offsets (secure_seq.rs).
     pub(super) secrets: SequenceSecrets,
     pub(super) counters: TcpCounters,
+    /// TCP Fast Open: the namespace key and the client's cookie cache (`fastopen.rs`).
+    pub(super) fastopen: super::fastopen::FastOpenHost,
+    /// syncookie_secret: the keys of SYN cookies (syncookies.rs).
+    pub(super) cookies: super::syncookies::CookieSecrets,
     /// The latest `now` an entry point brought (getsockopt takes none): TCP_INFO's
     /// "ms since the last ..." fields and TCP_TIMESTAMP are read against it.
     pub(super) clock: Instant,
@@ -90,14 +100,22 @@ impl TcpLayer {
             connections: HashMap::new(),
             listeners: BTreeMap::new(),
             time_wait: HashMap::new(),
-            ports: PortTable::default(),
+            ports: PortTable::new(config.random_seed),
             outbox: Vec::new(),
             sysctls: config.sysctls.clone(),
             interface_mtu: config.interface.mtu,
+            interface_index: config.interface.ifindex,
+            interface_address: config.interface.addr,
+            interface_mac: config.interface.mac,
             // Mixed with a constant of its own so TCP's draws differ from other layers'.
             random: Random::new(config.random_seed ^ 0x7463_7020_7365_6564),
             secrets: SequenceSecrets::new(config.sysctls.boot_id, config.random_seed),
+            cookies: super::syncookies::CookieSecrets::new(
+                config.sysctls.boot_id,
+                config.random_seed,
+            ),
             counters: TcpCounters::default(),
+            fastopen: super::fastopen::FastOpenHost::new(&config.sysctls.tcp.fastopen_key),
             clock: Instant::ZERO,
         }
     }
@@ -118,7 +136,12 @@ impl TcpLayer {
                 protocol: ip_proto::TCP,
                 ttl: segment.ttl.unwrap_or(default_ttl),
                 tos: segment.tos,
-                pmtu_mode: PmtuMode::Want,
+                // The control socket's replies (ident None) are IP_PMTUDISC_DO: DF, id 0.
+                pmtu_mode: if segment.ident.is_some() {
+                    PmtuMode::Want
+                } else {
+                    PmtuMode::Do
+                },
                 options: &[],
                 socket_options: None,
                 payload: &segment.bytes,
@@ -156,16 +179,27 @@ impl TcpLayer {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.clock = self.clock.max(now);
-        for id in self.sockets.ids() {
+        // Requests due together run newest first, as the kernel's timer wheel runs one
+        // bucket (listen_queue.rs).
+        for id in self.timer_order(self.sockets.ids()) {
+            let due = self
+                .sockets
+                .get(id)
+                .ok()
+                .and_then(TcpSocket::connection)
+                .and_then(|connection| connection.timers.next())
+                .is_some_and(|at| at <= now);
+            if !due {
+                continue;
+            }
+            // A request's SYN-ACK retries depend on its listener's queue (listen_queue.rs).
+            self.refresh_request_retry_limit(id);
             let Ok(socket) = self.sockets.get_mut(id) else {
                 continue;
             };
             let Some(connection) = socket.connection_mut() else {
                 continue;
             };
-            if connection.timers.next().is_none_or(|at| at > now) {
-                continue;
-            }
             let expiry = connection.handle_timers(now, &mut self.outbox);
             if expiry == Expiry::Closed {
                 self.connection_closed(id);

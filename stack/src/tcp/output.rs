@@ -2,7 +2,6 @@
 //! that sends lost ranges first and then new data within the peer's window and the congestion
 //! window, obeying Nagle (with Minshall's variant, tcp_nagle_check), TCP_CORK and MSG_MORE.
 
-use super::congestion::Phase;
 use super::seq::Seq;
 use super::state::State;
 use super::tcb::{Connection, OutSegment};
@@ -13,11 +12,18 @@ use crate::wire::tcp::flags;
 impl Connection {
     /// tcp_connect / tcp_make_synack: the SYN (SYN_SENT) or SYN-ACK (SYN_RECV), sent from ISS.
     pub fn send_syn(&mut self, now: Instant, out: &mut Vec<OutSegment>) {
-        let segment_flags = if self.state == State::SynReceived {
+        let synack = self.state == State::SynReceived;
+        let segment_flags = if synack {
             flags::SYN | flags::ACK
         } else {
             flags::SYN
         };
+        let tunables = &self.settings.tunables;
+        let (ecn_sysctl, ecn_fallback) = (tunables.ecn, tunables.ecn_fallback);
+        let segment_flags = segment_flags
+            | self
+                .ecn
+                .syn_flags(synack, self.sent.is_empty(), ecn_sysctl, ecn_fallback);
         let segment = self.build_segment(now, self.iss, segment_flags, &[]);
         out.push(segment);
         // tcp_connect counts the SYN in packets_out before it goes: it never starts the
@@ -27,7 +33,7 @@ impl Connection {
             self.sent.record(self.iss, self.iss.add(1), now, snapshot);
         } else {
             self.sent
-                .mark_retransmitted(self.iss, self.iss.add(1), now, snapshot);
+                .mark_retransmitted(self.iss, self.iss.add(1), now, snapshot, false);
         }
         self.snd_nxt = self.snd_nxt.max(self.iss.add(1));
         if !self.timers.is_set(Timer::Retransmit) {
@@ -55,19 +61,35 @@ impl Connection {
     }
 
     /// The range [seq, seq + len) of sequence space, with FIN if it covers our FIN.
-    fn send_range(&mut self, now: Instant, seq: Seq, len: u32, out: &mut Vec<OutSegment>) {
+    pub(super) fn send_range(
+        &mut self,
+        now: Instant,
+        seq: Seq,
+        len: u32,
+        out: &mut Vec<OutSegment>,
+    ) {
+        self.congestion_before_data_sent(now);
+        let was_empty = self.sent.is_empty();
         let data_end = self.send_queue.end();
         let data_len = data_end.since(seq).min(len);
         let fin = self.fin_queued && len > data_len && seq.add(data_len) == self.fin_seq();
         let payload = self.send_queue.read(seq, data_len as usize);
         let mut segment_flags = flags::ACK;
-        if data_len > 0 && seq.add(data_len) == data_end {
+        let retransmission = seq.lt(self.snd_nxt);
+        // A retransmission carries the PSH its skb got when first sent (tcp_mark_push
+        // marks the skb; `sent.rs` keeps the mark).
+        let pushed = if retransmission {
+            self.sent
+                .pushed_within(seq, seq.add(data_len + u32::from(fin)))
+        } else {
+            data_len > 0 && seq.add(data_len) == data_end
+        };
+        if data_len > 0 && pushed {
             segment_flags |= flags::PSH;
         }
         if fin {
             segment_flags |= flags::FIN;
         }
-        let retransmission = seq.lt(self.snd_nxt);
         let segment = self.build_segment(now, seq, segment_flags, &payload);
         out.push(segment);
         let end = seq.add(data_len + u32::from(fin));
@@ -76,17 +98,26 @@ impl Connection {
         if retransmission {
             self.stats.total_retransmits += 1;
             self.stats.bytes_retransmitted += u64::from(data_len);
-            self.sent.mark_retransmitted(seq, end, now, snapshot);
+            self.sent.mark_retransmitted(seq, end, now, snapshot, true);
         } else {
             self.sent.record(seq, end, now, snapshot);
+            if pushed {
+                self.sent.mark_pushed(end);
+            }
             self.stats.bytes_sent += u64::from(data_len);
             if data_len < self.mss {
                 self.small_segment_end = Some(end);
             }
         }
         self.snd_nxt = self.snd_nxt.max(end);
-        if !self.timers.is_set(Timer::Retransmit) {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        self.pacing_after_data_sent(now, data_len);
+        // The transmit timer (`loss_probe.rs`): tcp_event_new_data_sent rearms the RTO when
+        // the pipe was empty or a loss probe was pending; retransmissions arm their own.
+        let pending = self.transmit_timer_pending();
+        if (!retransmission && (was_empty || pending == Some(Timer::LossProbe)))
+            || pending.is_none()
+        {
+            self.rearm_rto(now);
         }
         self.timers.clear(Timer::Persist);
     }
@@ -107,26 +138,14 @@ impl Connection {
                 | State::FinWait1
                 | State::Closing
                 | State::LastAck
-        ) {
+        ) && !self.passive_fastopen()
+        {
             return;
         }
         let mss = self.current_mss();
-        // Lost ranges first (RFC 6675 NextSeg rule 1), while the pipe allows.
-        while self.congestion.phase != Phase::Open {
-            let pipe = self.congestion.pipe(self.snd_una, self.snd_nxt, self.sack);
-            let forced = core::mem::take(&mut self.congestion.retransmit_now);
-            if pipe >= self.congestion.cwnd && !forced {
-                return;
-            }
-            let Some((seq, len)) =
-                self.congestion
-                    .next_retransmission(self.snd_una, self.snd_nxt, self.sack, mss)
-            else {
-                break;
-            };
-            self.send_range(now, seq, len, out);
-            self.congestion.retransmit_next = seq.add(len);
-        }
+        // Lost segments are sent by tcp_xmit_retransmit_queue after an ACK or a timer
+        // (`recovery.rs`); tcp_write_xmit sends new data only.
+        let mut sent_segments = 0u32;
         // New data. tcp_write_xmit notes whether the peer's window stopped it
         // (is_rwnd_limited → TCP_CHRONO_RWND_LIMITED).
         let mut window_limited = false;
@@ -135,12 +154,16 @@ impl Connection {
             if !self.snd_nxt.lt(end) {
                 break;
             }
+            // tcp_write_xmit: "if (tcp_pacing_check(sk)) break;".
+            if self.pacing_holds(now) {
+                break;
+            }
             let data_end = self.send_queue.end();
             let available = data_end.since(self.snd_nxt);
             let window_end = self.snd_una.add(self.snd_wnd);
             let window_room = window_end.since(self.snd_nxt);
-            let pipe = self.congestion.pipe(self.snd_una, self.snd_nxt, self.sack);
-            if pipe >= self.congestion.cwnd {
+            // tcp_cwnd_test, in segments.
+            if self.congestion_window_full() {
                 break;
             }
             let len = available.min(mss).min(window_room);
@@ -163,6 +186,14 @@ impl Connection {
                 }
             }
             self.send_range(now, self.snd_nxt, len + u32::from(fin_now), out);
+            sent_segments += 1;
+        }
+        if sent_segments > 0 {
+            if self.in_cwnd_reduction() {
+                self.recovery.prr.sent += sent_segments;
+            }
+            // "Send one loss probe per tail loss episode."
+            self.schedule_loss_probe(now, false);
         }
         let rwnd = super::chrono::ChronoKind::ReceiveWindowLimited;
         if window_limited {
@@ -170,45 +201,6 @@ impl Connection {
         } else {
             let queues_empty = self.send_queue.end() == self.snd_una;
             self.chrono.stop(now, rwnd, queues_empty);
-        }
-    }
-
-    /// Sends the owed ACK now if nothing else carried it.
-    pub fn flush_ack(&mut self, now: Instant, out: &mut Vec<OutSegment>) {
-        if self.ack_pending {
-            self.send_ack(now, out);
-        }
-    }
-
-    /// __tcp_ack_snd_check: ACK at once when more than one full segment arrived since the
-    /// last window advertisement, in quick-ACK mode, or with data out of order; otherwise
-    /// start the delayed-ACK timer.
-    pub fn schedule_ack(&mut self, now: Instant, out: &mut Vec<OutSegment>, immediate: bool) {
-        self.ack_pending = true;
-        let unacked = self.rcv_nxt.since(self.rcv_wup);
-        let quick = self.quick_acks > 0 && !self.delayed_ack_mode;
-        if immediate
-            || quick
-            // "(tp->rcv_nxt - tp->rcv_wup) > inet_csk(sk)->icsk_ack.rcv_mss"
-            || unacked > self.rcv_mss
-            || self.receive.has_out_of_order()
-        {
-            if self.quick_acks > 0 {
-                self.quick_acks -= 1;
-            }
-            self.send_ack(now, out);
-        } else if !self.timers.is_set(Timer::DelayedAck) {
-            // tcp_send_delayed_ack: "ato = min(ato, tcp_delack_max(sk))" (TCP_DELACK_MAX_US).
-            // icsk_ack.ato stays 0 until data arrives (tcp_event_data_recv sets TCP_ATO_MIN),
-            // so before that the timer fires at the next jiffy (measured: a bare FIN after the
-            // handshake is acknowledged 1.7 ms later, one after data 40 ms later).
-            let ato = if self.stats.bytes_received == 0 {
-                super::timers::JIFFY
-            } else {
-                super::timers::DELAYED_ACK
-            };
-            let delay = ato.min(self.settings.more.delayed_ack_max());
-            self.timers.set(Timer::DelayedAck, now + delay);
         }
     }
 }

@@ -6,7 +6,6 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::BTreeMap;
 
 use crate::errno::Errno;
-use crate::random::Random;
 use crate::socket::SocketId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +24,26 @@ pub struct Binding {
     pub listening: bool,
 }
 
+/// One port's inet_bind_bucket: its holders, and whether connect() made it (fastreuse and
+/// fastreuseport both -1), the only kind of bucket another connect() may share.
+#[derive(Debug, Default)]
+pub(super) struct Bucket {
+    pub(super) bindings: Vec<Binding>,
+    pub(super) made_by_connect: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct PortTable {
-    ports: BTreeMap<u16, Vec<Binding>>,
+    pub(super) ports: BTreeMap<u16, Bucket>,
+    /// __inet_hash_connect's table_perturb and the key of secure_ipv4_port_ephemeral
+    /// (ephemeral.rs), and the listener hash's key (reuseport.rs).
+    pub(super) perturbation: super::ephemeral::Perturbation,
+    /// Orders the SO_ATTACH_REUSEPORT_CBPF programs of a group: the latest attached wins.
+    pub(super) program_sequence: u64,
 }
 
 /// inet_rcv_saddr_equal with wildcards matching.
-fn addresses_overlap(a: Ipv4Addr, b: Ipv4Addr) -> bool {
+pub(super) fn addresses_overlap(a: Ipv4Addr, b: Ipv4Addr) -> bool {
     a == b || a.is_unspecified() || b.is_unspecified()
 }
 
@@ -50,73 +62,62 @@ fn conflicts(existing: &Binding, claimant: &Binding) -> bool {
 }
 
 impl PortTable {
-    pub fn is_free_for(&self, port: u16, claimant: &Binding) -> bool {
-        self.ports
-            .get(&port)
-            .is_none_or(|chain| !chain.iter().any(|existing| conflicts(existing, claimant)))
+    /// An empty table whose secrets come from `seed`.
+    pub fn new(seed: u64) -> PortTable {
+        PortTable {
+            ports: BTreeMap::new(),
+            perturbation: super::ephemeral::Perturbation::new(seed),
+            program_sequence: 0,
+        }
     }
 
-    /// bind to a given port: EADDRINUSE on conflict.
+    pub fn is_free_for(&self, port: u16, claimant: &Binding) -> bool {
+        self.ports.get(&port).is_none_or(|bucket| {
+            !bucket
+                .bindings
+                .iter()
+                .any(|existing| conflicts(existing, claimant))
+        })
+    }
+
+    /// bind to a given port: EADDRINUSE on conflict. inet_csk_update_fastreuse then sets
+    /// fastreuseport (to 0 or FASTREUSEPORT_STRICT) on a bucket connect() made, so connect()
+    /// no longer shares it.
     pub fn claim(&mut self, port: u16, claimant: Binding) -> Result<(), Errno> {
         if !self.is_free_for(port, &claimant) {
             return Err(Errno::EADDRINUSE);
         }
         self.insert(port, claimant);
+        if let Some(bucket) = self.ports.get_mut(&port) {
+            bucket.made_by_connect = false;
+        }
         Ok(())
     }
 
-    /// Adds a holder without a conflict check (a TIME_WAIT record inherits its socket's
-    /// port).
+    /// Adds a holder without a conflict check (a TIME_WAIT record or an accepted child
+    /// inherits its socket's port and bucket).
     pub fn hold(&mut self, port: u16, binding: Binding) {
         self.insert(port, binding);
     }
 
-    fn insert(&mut self, port: u16, claimant: Binding) {
-        let chain = self.ports.entry(port).or_default();
-        chain.retain(|existing| existing.holder != claimant.holder);
-        chain.push(claimant);
+    pub(super) fn insert(&mut self, port: u16, claimant: Binding) {
+        let bucket = self.ports.entry(port).or_default();
+        bucket
+            .bindings
+            .retain(|existing| existing.holder != claimant.holder);
+        bucket.bindings.push(claimant);
     }
 
-    /// An ephemeral port (inet_csk_find_open_port for bind(0), __inet_hash_connect for
-    /// connect): a random start in the range, then every port of one parity before the other
-    /// — bind prefers odd ports, connect even ones, as Linux does since 4.6. EADDRINUSE
-    /// (bind) / EADDRNOTAVAIL (connect) when every port is taken.
-    pub fn claim_ephemeral(
-        &mut self,
-        range: (u16, u16),
-        claimant: Binding,
-        prefer_odd: bool,
-        random: &mut Random,
-    ) -> Result<u16, Errno> {
-        let (low, high) = (u32::from(range.0), u32::from(range.1.max(range.0)));
-        let span = high - low + 1;
-        let start = random.below(u64::from(span)) as u32;
-        for parity_pass in 0..2u32 {
-            let want_odd = prefer_odd ^ (parity_pass == 1);
-            for step in 0..span {
-                let port = low + (start + step) % span;
-                if (port % 2 == 1) != want_odd {
-                    continue;
-                }
-                let port = port as u16;
-                // An ephemeral port is never shared with another binding.
-                if self.ports.get(&port).is_none_or(|chain| chain.is_empty()) {
-                    self.insert(port, claimant);
-                    return Ok(port);
-                }
-            }
-        }
-        Err(if prefer_odd {
-            Errno::EADDRINUSE
-        } else {
-            Errno::EADDRNOTAVAIL
-        })
+    /// The bucket of `port`, if anyone holds it.
+    pub(super) fn bucket(&self, port: u16) -> Option<&Bucket> {
+        self.ports.get(&port)
     }
 
     pub fn release(&mut self, port: u16, holder: Holder) {
-        if let Some(chain) = self.ports.get_mut(&port) {
-            chain.retain(|existing| existing.holder != holder);
-            if chain.is_empty() {
+        if let Some(bucket) = self.ports.get_mut(&port) {
+            bucket.bindings.retain(|existing| existing.holder != holder);
+            if bucket.bindings.is_empty() {
+                // inet_bind_bucket_destroy: the bucket goes with its last owner.
                 self.ports.remove(&port);
             }
         }
@@ -127,7 +128,7 @@ impl PortTable {
         if let Some(binding) = self
             .ports
             .get_mut(&port)
-            .and_then(|chain| chain.iter_mut().find(|b| b.holder == holder))
+            .and_then(|bucket| bucket.bindings.iter_mut().find(|b| b.holder == holder))
         {
             change(binding);
         }
@@ -164,27 +165,6 @@ mod tests {
         assert_eq!(
             table.claim(80, socket(4, true, false)),
             Err(Errno::EADDRINUSE)
-        );
-    }
-
-    #[test]
-    fn ephemeral_prefers_the_asked_parity() {
-        let mut table = PortTable::default();
-        let mut random = Random::new(1);
-        let odd = table
-            .claim_ephemeral((32768, 60999), socket(1, false, false), true, &mut random)
-            .unwrap();
-        assert_eq!(odd % 2, 1);
-        let even = table
-            .claim_ephemeral((32768, 60999), socket(2, false, false), false, &mut random)
-            .unwrap();
-        assert_eq!(even % 2, 0);
-        let mut tiny = PortTable::default();
-        tiny.claim_ephemeral((5000, 5000), socket(1, false, false), false, &mut random)
-            .unwrap();
-        assert_eq!(
-            tiny.claim_ephemeral((5000, 5000), socket(2, false, false), false, &mut random),
-            Err(Errno::EADDRNOTAVAIL)
         );
     }
 }

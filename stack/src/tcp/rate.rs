@@ -31,6 +31,14 @@ pub struct RateSample {
     pub newly_delivered: u32,
 }
 
+impl RateSample {
+    /// rs->prior_delivered: tp->delivered when the newest delivered segment was sent
+    /// (RACK's reordering-window rounds, `rack.rs`).
+    pub fn prior_delivered(&self) -> u32 {
+        self.prior_delivered
+    }
+}
+
 /// The tcp_sock fields of tcp_rate.c.
 #[derive(Debug, Clone)]
 pub struct DeliveryRate {
@@ -141,6 +149,48 @@ impl DeliveryRate {
             self.rate_interval = interval;
             self.rate_app_limited = sample.app_limited;
         }
+    }
+
+    /// tp->delivered_mstamp.
+    pub fn delivered_stamp(&self) -> Option<Instant> {
+        self.delivered_stamp
+    }
+
+    /// tp->app_limited != 0.
+    pub fn is_app_limited(&self) -> bool {
+        self.app_limited != 0
+    }
+
+    /// A new tp->app_limited mark (BBR's PROBE_RTT: "ignore low rate samples").
+    pub fn set_app_limited(&mut self, mark: u32) {
+        self.app_limited = mark;
+    }
+
+    /// The struct rate_sample fields tcp_rate_gen fills for cong_control (call after
+    /// `generate`): delivered and interval_us, -1 without a valid sample (no timed segment
+    /// delivered, or an interval shorter than min_rtt).
+    pub fn congestion_sample(
+        &self,
+        now: Instant,
+        sample: &RateSample,
+        min_rtt: Option<Duration>,
+    ) -> super::congestion_ops::RateSample {
+        let mut rs = super::congestion_ops::RateSample {
+            prior_delivered: sample.prior_delivered,
+            acked_sacked: sample.newly_delivered,
+            is_app_limited: sample.app_limited,
+            ..Default::default()
+        };
+        let Some(prior_stamp) = sample.prior_stamp else {
+            return rs;
+        };
+        rs.delivered = self.delivered.wrapping_sub(sample.prior_delivered) as i32;
+        let interval = sample.send_interval.max(now.saturating_since(prior_stamp));
+        if min_rtt.is_none_or(|min| interval < min) {
+            return rs;
+        }
+        rs.interval_us = interval.as_micros().min(i64::MAX as u128) as i64;
+        rs
     }
 
     /// tcp_rate_check_app_limited, from tcp_sendmsg: less than a segment waiting, the

@@ -46,6 +46,8 @@ pub struct Settings {
     pub tos: u8,
     /// TCP_CONGESTION.
     pub congestion: Algorithm,
+    /// SO_MAX_PACING_RATE (sk_max_pacing_rate, bytes/s; ~0: none), for `pacing.rs`.
+    pub max_pacing_rate: u64,
     /// SO_OOBINLINE: urgent data stays in the stream.
     pub urgent_inline: bool,
     /// IP_RECVERR: ICMP errors on a synchronized connection become hard errors at once.
@@ -73,6 +75,8 @@ pub struct MoreSettings {
     /// fastopenq.max_qlen, tp->fastopen_no_cookie.
     pub fastopen_queue: u32,
     pub fastopen_no_cookie: bool,
+    /// tp->fastopen_connect (TCP_FASTOPEN_CONNECT).
+    pub fastopen_connect: bool,
     /// The listener's own TCP_FASTOPEN_KEY (primary and optional backup, 16 bytes each).
     pub fastopen_key: Option<Vec<u8>>,
     /// tp->save_syn (0, 1, 2).
@@ -100,6 +104,7 @@ impl Default for MoreSettings {
             thin_linear_timeouts: false,
             fastopen_queue: 0,
             fastopen_no_cookie: false,
+            fastopen_connect: false,
             fastopen_key: None,
             save_syn: 0,
             receive_queue_hint: false,
@@ -181,6 +186,7 @@ impl Default for Settings {
             ttl: None,
             tos: 0,
             congestion: Algorithm::DEFAULT,
+            max_pacing_rate: u64::MAX,
             urgent_inline: false,
             receive_errors: false,
             tunables: Tunables::default(),

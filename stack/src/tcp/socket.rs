@@ -30,6 +30,9 @@ pub struct Listener {
     pub ready: VecDeque<SocketId>,
     /// LINUX_MIB_LISTENOVERFLOWS / LISTENDROPS for this listener.
     pub overflows: u64,
+    /// When a SYN cookie was last sent (tp->rx_opt.ts_recent_stamp of a listener,
+    /// tcp_synq_overflow): cookies are accepted only within two minutes of it.
+    pub last_overflow: Option<crate::time::Instant>,
 }
 
 impl Listener {
@@ -68,6 +71,8 @@ pub struct TcpSocket {
     pub read_shut: bool,
     pub write_shut: bool,
     pub wakeups: WakeupCounts,
+    /// sk_wake_async calls on the socket itself (a listener's connections to accept).
+    pub async_notices: crate::socket::AsyncNotices,
     /// sk_error_queue (IP_RECVERR): ICMP errors about the handshake.
     pub error_queue: std::collections::VecDeque<super::error_queue::QueuedTcpError>,
 }
@@ -89,6 +94,7 @@ impl TcpSocket {
             read_shut: false,
             write_shut: false,
             wakeups: WakeupCounts::default(),
+            async_notices: Default::default(),
             error_queue: std::collections::VecDeque::new(),
         }
     }

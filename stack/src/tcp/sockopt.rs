@@ -13,6 +13,7 @@ use super::sol_tcp;
 use super::state::State;
 use super::tcb::Connection;
 use super::timers::Timer;
+use crate::config::{Credentials, Sysctls};
 use crate::errno::Errno;
 use crate::socket::{sock_type, SocketId};
 use crate::sockopt::multicast::Devices;
@@ -81,6 +82,7 @@ pub fn sync_settings(settings: &mut Settings, options: &SocketOptions) {
     settings.tos = options.tos;
     settings.urgent_inline = options.out_of_band_inline;
     settings.receive_errors = options.receive_errors;
+    settings.max_pacing_rate = options.max_pacing_rate;
 }
 
 /// do_tcp_setsockopt reads an int: "if (optlen < sizeof(int)) return -EINVAL".
@@ -113,30 +115,25 @@ impl TcpLayer {
         if level == SOL_TCP {
             return self.set_tcp_option(now, id, name, value);
         }
+        if level == super::reuseport::SOL_SOCKET
+            && name == super::reuseport::SO_DETACH_REUSEPORT_BPF
+            && value.len() >= 4
+        {
+            // The group's program goes, whoever attached it (reuseport.rs).
+            return self.detach_reuseport_program(id);
+        }
         let sysctls = self.sysctls.clone();
+        // The interfaces an option may name: `lo` and ours, by index or address, and the
+        // one a route to a group leaves by.
+        let route = |group| network.route(group).ok().map(|route| route.ifindex);
+        let devices = Devices::new(self.interface_index, self.interface_address, &route);
         let socket = self.user_socket_mut(id)?;
+        super::ecn::sync_tos_option(socket);
         let before = socket.options.clone();
         let pending_error = Cell::new(socket_error(socket));
-        let route_interface = |group| network.route(group).ok().map(|route| route.ifindex);
-        let devices = Devices {
-            link_index: 2,
-            link_address: core::net::Ipv4Addr::UNSPECIFIED,
-            route_interface: &route_interface,
-        };
         let context = OptionContext {
-            socket_type: sock_type::STREAM,
-            protocol: i32::from(ip_proto::TCP),
-            creds: &socket.creds,
-            sysctls: &sysctls,
-            pending_error: &pending_error,
-            listening: matches!(socket.role, Role::Listener(_)),
-            path_mtu: socket
-                .connection()
-                .filter(|c| c.state != State::Closed)
-                .map(|c| c.path_mtu.min(65535)),
             value_len: value.len(),
-            devices: &devices,
-            local_port: socket.bound.map_or(0, |bound| bound.port()),
+            ..option_context(socket, &socket.creds, &sysctls, &pending_error, &devices)
         };
         let result = sockopt::set(&mut socket.options, &context, level, name, value);
         let options = socket.options.clone();
@@ -178,6 +175,21 @@ impl TcpLayer {
         name: i32,
         optlen: usize,
     ) -> Result<Vec<u8>, Errno> {
+        self.getsockopt_with_value(network, id, level, name, optlen, None)
+    }
+
+    /// getsockopt for the options that read the caller's buffer first (IP_MSFILTER,
+    /// MCAST_MSFILTER: the group it names): `value` is what the buffer held, None if it could
+    /// not be read (EFAULT after the length checks, as the kernel copies it).
+    pub fn getsockopt_with_value(
+        &mut self,
+        network: &dyn Network,
+        id: SocketId,
+        level: i32,
+        name: i32,
+        optlen: usize,
+        value: Option<&[u8]>,
+    ) -> Result<Vec<u8>, Errno> {
         if level == SOL_TCP {
             let result = self.get_tcp_option(id, name, optlen);
             if name == sol_tcp::names::TCP_SAVED_SYN && result.as_ref().is_ok_and(|b| !b.is_empty())
@@ -190,30 +202,18 @@ impl TcpLayer {
             return result;
         }
         let sysctls = self.sysctls.clone();
+        // The interfaces an option may name: `lo` and ours, by index or address, and the
+        // one a route to a group leaves by.
+        let route = |group| network.route(group).ok().map(|route| route.ifindex);
+        let devices = Devices::new(self.interface_index, self.interface_address, &route);
         let socket = self.user_socket_mut(id)?;
+        super::ecn::sync_tos_option(socket);
         let pending_error = Cell::new(socket_error(socket));
-        let route_interface = |group| network.route(group).ok().map(|route| route.ifindex);
-        let devices = Devices {
-            link_index: 2,
-            link_address: core::net::Ipv4Addr::UNSPECIFIED,
-            route_interface: &route_interface,
-        };
         let context = OptionContext {
-            socket_type: sock_type::STREAM,
-            protocol: i32::from(ip_proto::TCP),
-            creds: &socket.creds,
-            sysctls: &sysctls,
-            pending_error: &pending_error,
-            listening: matches!(socket.role, Role::Listener(_)),
-            path_mtu: socket
-                .connection()
-                .filter(|c| c.state != State::Closed)
-                .map(|c| c.path_mtu.min(65535)),
             value_len: optlen,
-            devices: &devices,
-            local_port: socket.bound.map_or(0, |bound| bound.port()),
+            ..option_context(socket, &socket.creds, &sysctls, &pending_error, &devices)
         };
-        let result = sockopt::get(&socket.options, &context, level, name, optlen);
+        let result = sockopt::get_with_value(&socket.options, &context, level, name, optlen, value);
         // SO_ERROR read (and cleared) the pending error.
         let remaining = pending_error.get();
         match socket.connection_mut() {
@@ -256,24 +256,25 @@ impl TcpLayer {
             let current = socket
                 .connection()
                 .map_or(socket.settings.congestion, |c| c.settings.congestion);
-            // tcp_set_congestion_control: the current algorithm is always fine; another one
-            // needs TCP_CONG_NON_RESTRICTED (listed in tcp_allowed_congestion_control, or
-            // the default) or CAP_NET_ADMIN.
+            // tcp_set_congestion_control: the current algorithm is always fine ("No change
+            // asking for existing value"); another one needs TCP_CONG_NON_RESTRICTED or
+            // CAP_NET_ADMIN. tcp_allowed_congestion_control lists exactly the algorithms
+            // with that flag (tcp_get_allowed_congestion_control; setting a default sets it).
             let allowed = tcp_sysctls
                 .allowed_congestion_control
                 .split_whitespace()
-                .chain(core::iter::once(tcp_sysctls.congestion_control.as_str()))
                 .any(|allowed| allowed.as_bytes() == name);
-            if algorithm != current && !allowed && !socket.creds.cap_net_admin {
+            if algorithm == current {
+                return Ok(());
+            }
+            if !allowed && !socket.creds.cap_net_admin {
                 return Err(Errno::EPERM);
             }
             socket.settings.congestion = algorithm;
             if let Some(connection) = socket.connection_mut() {
-                // tcp_reinit_congestion_control: the window stays, the algorithm's state
-                // starts over.
-                connection.settings.congestion = algorithm;
-                connection.congestion.algorithm = algorithm;
-                connection.congestion.cubic.reset();
+                // tcp_reinit_congestion_control: the window, ssthresh and pacing stay; the
+                // algorithm starts from zeroed state and its init runs on an open socket.
+                connection.reinit_congestion_control(now, algorithm);
             }
             return Ok(());
         }
@@ -295,7 +296,12 @@ impl TcpLayer {
             return Err(Errno::EINVAL);
         }
         if !known {
-            return Self::set_more_option(socket, &tcp_sysctls, name, value);
+            let result = Self::set_more_option(socket, &tcp_sysctls, name, value);
+            if name == sol_tcp::names::TCP_FASTOPEN && result.is_ok() {
+                // TCP_FASTOPEN: fastopen_queue_tune, then tcp_fastopen_init_key_once.
+                self.fastopen_enabled();
+            }
+            return result;
         }
         let value = read_int(value)?;
         let mut settings = socket.settings.clone();
@@ -362,16 +368,8 @@ impl TcpLayer {
             TCP_KEEPIDLE if keepidle_changed && connection.settings.keepalive => {
                 connection.arm_keepalive(now);
             }
-            TCP_QUICKACK => {
-                // tcp_enter_quickack_mode / pingpong: 1 leaves delayed-ACK mode and sends an
-                // owed ACK now; 0 enters it.
-                if value & 1 != 0 {
-                    connection.delayed_ack_mode = false;
-                    connection.flush_ack(now, &mut self.outbox);
-                } else {
-                    connection.delayed_ack_mode = true;
-                }
-            }
+            // __tcp_sock_set_quickack (`delayed_ack.rs`).
+            TCP_QUICKACK => connection.set_quickack(now, value, &mut self.outbox),
             _ => {}
         }
         Ok(())
@@ -457,13 +455,24 @@ impl TcpLayer {
             TCP_QUICKACK => i32::from(
                 !socket
                     .connection()
-                    .map_or(socket.settings.more.pingpong, |c| c.delayed_ack_mode),
+                    .map_or(socket.settings.more.pingpong, |c| c.in_pingpong_mode()),
             ),
             TCP_CONGESTION => {
                 let algorithm = settings.congestion.name();
                 let mut name = [0u8; CONGESTION_NAME_MAX];
                 name[..algorithm.len()].copy_from_slice(algorithm.as_bytes());
                 return Ok(name[..optlen.min(CONGESTION_NAME_MAX)].to_vec());
+            }
+            sol_tcp::names::TCP_CC_INFO => {
+                // do_tcp_getsockopt: "len = min_t(unsigned int, len, sz)" where sz is what
+                // ca_ops->get_info filled (0 for CUBIC and Reno, which have none).
+                let info = match socket.connection() {
+                    Some(connection) => connection.congestion_info(),
+                    None => super::congestion_hooks::unconnected_congestion_info(
+                        socket.settings.congestion,
+                    ),
+                };
+                return Ok(info[..optlen.min(info.len())].to_vec());
             }
             TCP_INFO => {
                 let info = tcp_info(socket, self.clock);
@@ -493,6 +502,36 @@ impl TcpLayer {
     }
 }
 
+/// What the shared option handlers may consult about a TCP socket: a stream socket, listening
+/// or not (SO_ACCEPTCONN), whose connection's path MTU IP_MTU reads (ENOTCONN once closed).
+/// `creds` is the socket's own, borrowed apart so that the caller can still change its options.
+fn option_context<'a>(
+    socket: &TcpSocket,
+    creds: &'a Credentials,
+    sysctls: &'a Sysctls,
+    pending_error: &'a Cell<Option<Errno>>,
+    devices: &'a Devices<'a>,
+) -> OptionContext<'a> {
+    let protocol = i32::from(ip_proto::TCP);
+    let local_port = socket.bound.map_or(0, |bound| bound.port());
+    OptionContext {
+        listening: matches!(socket.role, Role::Listener(_)),
+        path_mtu: socket
+            .connection()
+            .filter(|c| c.state != State::Closed)
+            .map(|c| c.path_mtu.min(65535)),
+        ..OptionContext::new(
+            sock_type::STREAM,
+            protocol,
+            creds,
+            sysctls,
+            pending_error,
+            devices,
+            local_port,
+        )
+    }
+}
+
 fn socket_error(socket: &TcpSocket) -> Option<Errno> {
     match socket.connection() {
         Some(connection) => connection.error,
@@ -517,8 +556,10 @@ pub fn tcp_info(socket: &TcpSocket, now: Instant) -> Vec<u8> {
         // "listeners aliased fields": state, pacing rates, reordering, cwnd, then
         // tcpi_unacked = sk_ack_backlog and tcpi_sacked = sk_max_ack_backlog; the rest is 0.
         info[0] = state.linux_number();
-        info[104..112].copy_from_slice(&u64::MAX.to_ne_bytes());
-        info[112..120].copy_from_slice(&u64::MAX.to_ne_bytes());
+        // sk_pacing_rate (~0, capped by SO_MAX_PACING_RATE) and sk_max_pacing_rate.
+        let max_pacing_rate = socket.options.max_pacing_rate;
+        info[104..112].copy_from_slice(&max_pacing_rate.to_ne_bytes());
+        info[112..120].copy_from_slice(&max_pacing_rate.to_ne_bytes());
         info[88..92].copy_from_slice(&3u32.to_ne_bytes());
         info[80..84].copy_from_slice(&super::congestion::INITIAL_WINDOW_SEGMENTS.to_ne_bytes());
         info[24..28].copy_from_slice(&(listener.ready.len() as u32).to_ne_bytes());
@@ -536,8 +577,10 @@ pub fn tcp_info(socket: &TcpSocket, now: Instant) -> Vec<u8> {
         put_u32(148, u32::MAX);
         info[0] = state.linux_number();
         info[7] = 1;
-        info[104..112].copy_from_slice(&u64::MAX.to_ne_bytes());
-        info[112..120].copy_from_slice(&u64::MAX.to_ne_bytes());
+        // sk_pacing_rate (~0, capped by SO_MAX_PACING_RATE) and sk_max_pacing_rate.
+        let max_pacing_rate = socket.options.max_pacing_rate;
+        info[104..112].copy_from_slice(&max_pacing_rate.to_ne_bytes());
+        info[112..120].copy_from_slice(&max_pacing_rate.to_ne_bytes());
         return info;
     };
     fill_connection_info(&mut info, connection, state);
@@ -547,35 +590,6 @@ pub fn tcp_info(socket: &TcpSocket, now: Instant) -> Vec<u8> {
     info[176..184].copy_from_slice(&rwnd_limited.to_ne_bytes());
     info[184..192].copy_from_slice(&sndbuf_limited.to_ne_bytes());
     info
-}
-
-/// sk_pacing_rate as tcp_update_pacing_rate sets it after each RTT sample: mss * cwnd /
-/// srtt, times tcp_pacing_ss_ratio (200 %) while cwnd < ssthresh / 2, else
-/// tcp_pacing_ca_ratio (120 %); ~0 before the first sample (sk_pacing_rate's initial value).
-fn pacing_rate(c: &Connection) -> u64 {
-    const PACING_SS_RATIO: u64 = 200;
-    const PACING_CA_RATIO: u64 = 120;
-    let Some(srtt) = c.rtt.smoothed else {
-        return u64::MAX;
-    };
-    let mss = u64::from(c.mss.max(1));
-    let cwnd = u64::from(c.congestion.cwnd) / mss;
-    let ssthresh = u64::from(c.congestion.ssthresh) / mss;
-    let packets_out = u64::from(c.in_flight()).div_ceil(mss);
-    let ratio = if cwnd < ssthresh / 2 {
-        PACING_SS_RATIO
-    } else {
-        PACING_CA_RATIO
-    };
-    // "rate = mss_cache * ((USEC_PER_SEC / 100) << 3) * ratio * max(cwnd, packets_out)
-    // / srtt_us", srtt_us being 8 times the smoothed RTT in µs.
-    let srtt_us = (srtt.as_micros().max(1) as u64) << 3;
-    let rate = u128::from(mss)
-        * u128::from(10_000u64 << 3)
-        * u128::from(ratio)
-        * u128::from(cwnd.max(packets_out))
-        / u128::from(srtt_us);
-    rate.min(u128::from(u64::MAX)) as u64
 }
 
 /// tcpi_last_data_sent (lsndtime), tcpi_last_data_recv (icsk_ack.lrcvtime) and
@@ -605,9 +619,12 @@ fn fill_connection_info(info: &mut [u8], c: &Connection, state: State) {
         info[at..at + 8].copy_from_slice(&value.to_ne_bytes())
     };
     info[0] = state.linux_number();
+    // tcpi_ca_state (`recovery.rs` moves it).
     info[1] = match c.congestion.phase {
-        Phase::Open if c.congestion.duplicate_acks > 0 => 1,
         Phase::Open => 0,
+        Phase::Disorder => 1,
+        // TCP_CA_CWR (ECN, `ecn.rs`).
+        Phase::Cwr { .. } => 2,
         Phase::Recovery { .. } => 3,
         Phase::Loss { .. } => 4,
     };
@@ -617,33 +634,23 @@ fn fill_connection_info(info: &mut [u8], c: &Connection, state: State) {
     // TCPI_OPT_TIMESTAMPS 1, TCPI_OPT_SACK 2, TCPI_OPT_WSCALE 4.
     info[5] = u8::from(c.timestamps)
         | (u8::from(c.sack) << 1)
-        | (u8::from(c.snd_wscale > 0 || c.rcv_wscale > 0) << 2);
+        | (u8::from(c.snd_wscale > 0 || c.rcv_wscale > 0) << 2)
+        // TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN.
+        | c.ecn.info_options()
+        // TCPI_OPT_SYN_DATA and TCPI_OPT_TFO_CHILD (fastopen.rs).
+        | (u8::from(c.syn_data_acked()) << 5)
+        | (u8::from(c.fastopen.passive_child) << 7);
     info[6] = (c.snd_wscale & 0x0f) | (c.rcv_wscale << 4);
     put_u32(info, 8, micros(c.rtt.rto()));
-    put_u32(
-        info,
-        12,
-        if c.timers.is_set(Timer::DelayedAck) {
-            micros(super::timers::DELAYED_ACK)
-        } else {
-            0
-        },
-    );
+    put_u32(info, 12, c.ack_timeout_info());
     put_u32(info, 16, c.mss);
-    put_u32(info, 20, c.rcv_mss);
-    put_u32(info, 24, c.in_flight().div_ceil(mss));
-    put_u32(
-        info,
-        28,
-        c.congestion
-            .sacked(c.snd_una, c.snd_nxt, c.sack)
-            .div_ceil(mss),
-    );
-    put_u32(
-        info,
-        36,
-        c.congestion.retransmit_next.since(c.snd_una).div_ceil(mss),
-    );
+    put_u32(info, 20, c.ack.rcv_mss);
+    // tcpi_unacked (packets_out), tcpi_sacked, tcpi_lost, tcpi_retrans from the
+    // scoreboard (`sent.rs`, `recovery.rs`).
+    put_u32(info, 24, c.sent.len() as u32);
+    put_u32(info, 28, c.sacked_out());
+    put_u32(info, 32, c.sent.lost_out());
+    put_u32(info, 36, c.sent.retrans_out());
     put_u32(info, 60, c.path_mtu);
     put_u32(info, 64, c.rcv_ssthresh);
     put_u32(info, 68, c.rtt.smoothed.map_or(0, micros));
@@ -669,12 +676,14 @@ fn fill_connection_info(info: &mut [u8], c: &Connection, state: State) {
     );
     put_u32(info, 80, c.congestion.cwnd / mss);
     put_u32(info, 84, c.advmss());
-    put_u32(info, 88, 3);
+    // tcpi_reordering (tp->reordering).
+    put_u32(info, 88, c.recovery.reordering);
     // tcpi_rcv_space: tp->rcvq_space.space, the autotuning's per-RTT estimate.
     put_u32(info, 96, c.receive_space.space);
     put_u32(info, 100, c.stats.total_retransmits);
-    put_u64(info, 104, pacing_rate(c));
-    put_u64(info, 112, u64::MAX);
+    // sk_pacing_rate (BBR's, or tcp_update_pacing_rate's) and sk_max_pacing_rate.
+    put_u64(info, 104, c.pacing_rate());
+    put_u64(info, 112, c.settings.max_pacing_rate);
     put_u64(info, 120, c.stats.bytes_acked);
     put_u64(info, 128, c.stats.bytes_received);
     put_u32(info, 136, c.stats.segments_out);
@@ -686,10 +695,16 @@ fn fill_connection_info(info: &mut [u8], c: &Connection, state: State) {
     // tcpi_delivery_rate_app_limited (bit 0 of byte 7), tcpi_delivery_rate (only when
     // nonzero), tcpi_delivered.
     info[7] |= u8::from(c.rate.rate_app_limited);
+    // tcpi_fastopen_client_fail: the two bits after tcpi_delivery_rate_app_limited.
+    info[7] |= (c.fastopen.client_fail & 3) << 1;
     put_u64(info, 160, c.rate.bytes_per_second(c.mss));
     put_u32(info, 192, c.rate.delivered);
+    put_u32(info, 196, c.ecn.delivered_ce);
     put_u64(info, 200, c.stats.bytes_sent);
     put_u64(info, 208, c.stats.bytes_retransmitted);
+    // tcpi_dsack_dups, tcpi_reord_seen.
+    put_u32(info, 216, c.recovery.dsack_dups);
+    put_u32(info, 220, c.recovery.reord_seen);
     put_u32(info, 228, c.snd_wnd);
     put_u32(info, 232, c.receive_window());
 }

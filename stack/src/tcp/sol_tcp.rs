@@ -202,13 +202,12 @@ pub fn set(
         TCP_FASTOPEN_CONNECT => {
             if !(0..=1).contains(&int) {
                 Err(Errno::EINVAL)
-            } else if tcp_fastopen_sysctl & FASTOPEN_CLIENT_ENABLE == 0 || int == 1 {
-                // A Fast Open client puts a cookie request in its SYN: this stack does not,
-                // so it answers as a kernel whose tcp_fastopen lacks TFO_CLIENT_ENABLE.
+            } else if tcp_fastopen_sysctl & FASTOPEN_CLIENT_ENABLE == 0 {
                 Err(Errno::EOPNOTSUPP)
             } else if socket_state != State::Closed {
                 Err(Errno::EINVAL)
             } else {
+                more.fastopen_connect = int == 1;
                 Ok(())
             }
         }
@@ -340,7 +339,7 @@ pub fn get(
         // Never in repair mode.
         TCP_REPAIR_QUEUE | TCP_QUEUE_SEQ | TCP_REPAIR_WINDOW => Some(Err(Errno::EINVAL)),
         TCP_FASTOPEN => int(more.fastopen_queue as i32),
-        TCP_FASTOPEN_CONNECT => int(0),
+        TCP_FASTOPEN_CONNECT => int(i32::from(more.fastopen_connect)),
         TCP_FASTOPEN_NO_COOKIE => int(i32::from(more.fastopen_no_cookie)),
         TCP_NOTSENT_LOWAT => int(more.notsent_lowat as i32),
         TCP_SAVE_SYN => int(i32::from(more.save_syn)),
@@ -351,9 +350,8 @@ pub fn get(
         }
         TCP_RTO_MIN_US => int(ticks_to_micros(more.rto_min_ticks)),
         TCP_DELACK_MAX_US => int(ticks_to_micros(more.delack_max_ticks)),
-        // cubic and reno have no get_info: "len = min_t(unsigned int, len, sz)" with sz 0.
-        // A TCP_ULP-less socket answers length 0 too.
-        TCP_CC_INFO | TCP_ULP => Some(Ok(Vec::new())),
+        // A TCP_ULP-less socket answers length 0 (TCP_CC_INFO is answered in sockopt.rs).
+        TCP_ULP => Some(Ok(Vec::new())),
         TCP_SAVED_SYN => Some(saved_syn(socket, optlen)),
         TCP_FASTOPEN_KEY => {
             let key = more.fastopen_key.as_deref().unwrap_or(&[]);

@@ -26,18 +26,51 @@ pub struct TcpSysctls {
     pub timestamps: bool,
     pub sack: bool,
     /// net.ipv4.tcp_congestion_control: the algorithm of a new socket when it is one this
-    /// stack implements (cubic, reno); any other name (this host says bbr) falls back to
-    /// cubic, Linux's built-in default.
+    /// stack implements (bbr, cubic, reno); any other name falls back to cubic, Linux's
+    /// built-in default.
     pub congestion_control: String,
     /// net.core.somaxconn: listen()'s backlog ceiling.
     pub somaxconn: u32,
     /// net.ipv4.tcp_allowed_congestion_control: what an unprivileged TCP_CONGESTION may
-    /// choose (TCP_CONG_NON_RESTRICTED); the default algorithm is always allowed.
+    /// choose: exactly the algorithms flagged TCP_CONG_NON_RESTRICTED (making one the
+    /// default flags it, so the default is listed).
     pub allowed_congestion_control: String,
     /// net.ipv4.tcp_notsent_lowat: TCP_NOTSENT_LOWAT of a socket that never set it.
     pub notsent_lowat: u32,
     /// net.ipv4.tcp_fastopen: TFO_CLIENT_ENABLE (1) lets TCP_FASTOPEN_CONNECT be set.
     pub fastopen: u32,
+    /// net.ipv4.tcp_pingpong_thresh: replies within the ACK timeout before a connection
+    /// counts as interactive and delays its ACKs (`delayed_ack.rs`).
+    pub pingpong_thresh: u8,
+    /// net.ipv4.tcp_comp_sack_nr and tcp_comp_sack_delay_ns: how many SACKs for
+    /// out-of-order data may be held back, and for how long at most.
+    pub comp_sack_nr: u32,
+    pub comp_sack_delay_ns: u64,
+    /// net.ipv4.tcp_ecn (0..=5, enum tcp_ecn_mode; 2: accept ECN, never ask) and
+    /// net.ipv4.tcp_ecn_fallback (a retransmitted SYN stops asking), see `ecn.rs`.
+    pub ecn: u8,
+    pub ecn_fallback: bool,
+    /// net.ipv4.tcp_fastopen_key: the namespace's Fast Open key bytes (16, or 32 with a
+    /// backup key); empty when none was set (the stack draws one, as
+    /// tcp_fastopen_init_key_once does).
+    pub fastopen_key: Vec<u8>,
+    /// net.ipv4.tcp_syncookies: 0 never, 1 when a listener's SYN queue is full, 2 always
+    /// (tcp_conn_request, `listen_queue.rs`).
+    pub syncookies: u32,
+    /// net.ipv4.tcp_abort_on_overflow: a final ACK that finds the accept queue full is
+    /// answered with a reset instead of being dropped (tcp_check_req).
+    pub abort_on_overflow: bool,
+    /// net.ipv4.tcp_max_syn_backlog: without SYN cookies, the last quarter of it is kept
+    /// for peers already proven alive (tcp_conn_request).
+    pub max_syn_backlog: u32,
+    /// Loss recovery (`recovery.rs`, helper D): net.ipv4.tcp_reordering (the initial
+    /// tp->reordering, DupThresh), tcp_max_reordering, tcp_early_retrans (3 or 4: tail loss
+    /// probes), tcp_frto (nonzero: F-RTO), tcp_dsack (D-SACK blocks sent and used).
+    pub reordering: u32,
+    pub max_reordering: u32,
+    pub early_retrans: u32,
+    pub frto: u32,
+    pub dsack: bool,
 }
 
 impl Default for TcpSysctls {
@@ -62,6 +95,20 @@ impl Default for TcpSysctls {
             allowed_congestion_control: "reno cubic".into(),
             notsent_lowat: u32::MAX,
             fastopen: 1,
+            pingpong_thresh: 1,
+            comp_sack_nr: 44,
+            comp_sack_delay_ns: 1_000_000,
+            ecn: 2,
+            ecn_fallback: true,
+            fastopen_key: Vec::new(),
+            syncookies: 1,
+            abort_on_overflow: false,
+            max_syn_backlog: 128,
+            reordering: 3,
+            max_reordering: 300,
+            early_retrans: 3,
+            frto: 2,
+            dsack: true,
         }
     }
 }
@@ -90,6 +137,19 @@ pub struct Tunables {
     pub receive_buffer_max: u32,
     /// net.ipv4.tcp_notsent_lowat.
     pub notsent_lowat: u32,
+    /// net.ipv4.tcp_pingpong_thresh, tcp_comp_sack_nr, tcp_comp_sack_delay_ns.
+    pub pingpong_thresh: u8,
+    pub comp_sack_nr: u32,
+    pub comp_sack_delay: Duration,
+    /// net.ipv4.tcp_ecn and tcp_ecn_fallback.
+    pub ecn: u8,
+    pub ecn_fallback: bool,
+    /// Loss recovery's sysctls (see TcpSysctls).
+    pub reordering: u32,
+    pub max_reordering: u32,
+    pub early_retrans: u32,
+    pub frto: bool,
+    pub dsack: bool,
 }
 
 impl Tunables {
@@ -116,6 +176,16 @@ impl Tunables {
             send_buffer_max: tcp.wmem.2,
             receive_buffer_max: tcp.rmem.2,
             notsent_lowat: tcp.notsent_lowat,
+            pingpong_thresh: tcp.pingpong_thresh,
+            comp_sack_nr: tcp.comp_sack_nr,
+            comp_sack_delay: Duration::from_nanos(tcp.comp_sack_delay_ns),
+            ecn: tcp.ecn,
+            ecn_fallback: tcp.ecn_fallback,
+            reordering: tcp.reordering,
+            max_reordering: tcp.max_reordering,
+            early_retrans: tcp.early_retrans,
+            frto: tcp.frto != 0,
+            dsack: tcp.dsack,
         }
     }
 }

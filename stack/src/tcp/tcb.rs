@@ -28,7 +28,11 @@ pub struct OutSegment {
     pub dst: Ipv4Addr,
     pub ttl: Option<u8>,
     pub tos: u8,
-    /// The IP id to use (the connection's inet_id counter), None: the network layer picks.
+    /// The IP id to use (the connection's inet_id counter). None: the segment is a reply
+    /// the kernel sends through its per-netns TCP control socket (ip_send_unicast_reply from
+    /// tcp_v4_send_reset / tcp_v4_send_ack: resets to segments without a socket, TIME_WAIT
+    /// ACKs and resets). That socket is unconnected and IP_PMTUDISC_DO, so
+    /// ip_select_ident_segs gives DF and id 0.
     pub ident: Option<u16>,
     /// The complete TCP segment, checksum filled in.
     pub bytes: Vec<u8>,
@@ -113,15 +117,15 @@ pub struct Connection {
     /// Unanswered zero-window or keepalive probes (icsk_probes_out).
     pub probes: u32,
     pub congestion: Congestion,
+    /// Loss recovery: RACK, TLP, PRR, undo, F-RTO, reordering (`recovery.rs`).
+    pub recovery: super::recovery::Recovery,
+    /// The D-SACK block owed to the peer (`dsack.rs`).
+    pub dsack: super::dsack::DuplicateSack,
+    /// RFC 3168 ECN state and the ECN bits of inet->tos (`ecn.rs`).
+    pub ecn: super::ecn::Ecn,
 
-    /// An ACK is owed (ICSK_ACK_SCHED); quick ACKs left (icsk_ack.quick).
-    pub ack_pending: bool,
-    /// icsk_ack.pending's ICSK_ACK_PUSHED (1) and ICSK_ACK_PUSHED2 (2): a segment looked
-    /// like the end of a write, so reading everything should be acknowledged at once.
-    pub ack_pushed: u8,
-    pub quick_acks: u32,
-    /// TCP_QUICKACK cleared: delayed-ACK ("pingpong") mode.
-    pub delayed_ack_mode: bool,
+    /// The delayed-ACK engine: icsk_ack (`delayed_ack.rs`).
+    pub ack: super::delayed_ack::AckState,
     pub last_challenge_ack: Option<Instant>,
     /// TCP_SAVED_SYN: the IP and TCP headers of the SYN that opened this connection, when
     /// its listener had TCP_SAVE_SYN set (tcp_reqsk_record_syn); taken once.
@@ -149,15 +153,19 @@ pub struct Connection {
     pub ip_ident: u16,
     /// Receive-buffer autotuning state (tp->rcvq_space).
     pub receive_space: ReceiveSpace,
-    /// icsk_ack.rcv_mss and icsk_ack.last_seg_size (tcp_measure_rcv_mss).
-    pub rcv_mss: u32,
-    pub last_segment_size: u32,
     /// tp->snd_up: the urgent pointer of the last send(MSG_OOB) (`urgent.rs`).
     pub snd_up: Option<Seq>,
     /// The peer's urgent byte, and how many urgent pointers arrived (each one is a SIGURG
     /// for the socket's owner, sk_send_sigurg: the shim's to deliver).
     pub urgent: UrgentReceive,
     pub urgent_signals: u64,
+    /// sk_wake_async calls by reason (the shim's O_ASYNC signals).
+    pub async_notices: crate::socket::AsyncNotices,
+    /// SOCKWQ_ASYNC_NOSPACE: a send ran out of buffer space; the next write space makes
+    /// one POLL_OUT notice (notify.rs).
+    pub async_nospace: bool,
+    /// TCP Fast Open (`fastopen.rs`).
+    pub fastopen: super::fastopen::ConnectionFastOpen,
 }
 
 /// How a connection starts.
@@ -243,10 +251,14 @@ impl Connection {
             chrono: super::chrono::Chrono::default(),
             probes: 0,
             congestion: Congestion::new(mss, settings.congestion),
-            ack_pending: false,
-            ack_pushed: 0,
-            quick_acks: 0,
-            delayed_ack_mode: settings.more.pingpong,
+            recovery: super::recovery::Recovery::new(settings.tunables.reordering),
+            dsack: super::dsack::DuplicateSack::default(),
+            ecn: super::ecn::Ecn::default(),
+            ack: super::delayed_ack::AckState::new(
+                settings.more.pingpong,
+                settings.tunables.pingpong_thresh,
+                state == State::SynReceived,
+            ),
             last_challenge_ack: None,
             last_received: now,
             saved_syn: None,
@@ -270,11 +282,12 @@ impl Connection {
             },
             ip_ident,
             receive_space: ReceiveSpace::default(),
-            rcv_mss: u32::from(options::DEFAULT_PEER_MSS),
-            last_segment_size: 0,
             snd_up: None,
             urgent: UrgentReceive::default(),
             urgent_signals: 0,
+            async_notices: Default::default(),
+            async_nospace: false,
+            fastopen: super::fastopen::ConnectionFastOpen::default(),
         }
     }
 
@@ -367,11 +380,13 @@ impl Connection {
 
     /// SACK blocks the next segment will carry (tcp_established_options).
     fn sack_blocks_to_send(&self) -> usize {
-        if !self.sack || !self.receive.has_out_of_order() {
+        // tcp_established_options: "eff_sacks = tp->rx_opt.num_sacks + tp->rx_opt.dsack".
+        let dsack = usize::from(self.dsack.block.is_some());
+        if !self.sack || (!self.receive.has_out_of_order() && dsack == 0) {
             return 0;
         }
         let limit = if self.timestamps { 3 } else { MAX_SACK_BLOCKS };
-        self.receive.ranges().len().min(limit)
+        (self.receive.ranges().len() + dsack).min(limit)
     }
 
     /// tcp_current_mss: the data a segment may carry now — the MSS less the SACK blocks
@@ -415,13 +430,15 @@ impl Connection {
     }
 
     /// The send buffer the application may fill: SO_SNDBUF, grown with the congestion window
-    /// unless the user set it (tcp_sndbuf_expand: about two windows of segments).
+    /// unless the user set it (tcp_sndbuf_expand: about two windows of segments, three under
+    /// BBR: ca_ops->sndbuf_expand).
     pub fn send_capacity(&self) -> usize {
         let base = self.settings.send_buffer as usize / 2;
         if self.settings.send_buffer_locked {
             return base;
         }
-        let grown = (self.congestion.cwnd as usize).saturating_mul(2);
+        let windows = self.send_buffer_windows() as usize;
+        let grown = (self.congestion.cwnd as usize).saturating_mul(windows);
         base.max(grown.min(self.settings.tunables.send_buffer_max as usize / 2))
     }
 
@@ -546,9 +563,12 @@ impl Connection {
         } else if self.timestamps {
             options.timestamps = Some((self.timestamp_now(now), self.ts_recent));
         }
-        if !syn && self.sack && self.receive.has_out_of_order() {
+        if !syn && self.sack && (self.receive.has_out_of_order() || self.dsack.block.is_some()) {
             let limit = if self.timestamps { 3 } else { MAX_SACK_BLOCKS };
-            let blocks: Vec<SackBlock> = self.receive.sack_blocks(self.rcv_nxt, limit);
+            // tcp_options_write: a pending D-SACK block goes first, once (`dsack.rs`).
+            let mut blocks: Vec<SackBlock> = self.take_dsack_block().into_iter().collect();
+            blocks.extend(self.receive.sack_blocks(self.rcv_nxt, limit));
+            blocks.truncate(limit);
             for (slot, block) in options.sack_blocks.iter_mut().zip(&blocks) {
                 *slot = *block;
             }
@@ -562,6 +582,14 @@ impl Connection {
             self.select_window()
         };
         let has_ack = segment_flags & flags::ACK != 0;
+        // tcp_ecn_send (every segment but a SYN): ECT(0) and a queued CWR on new data, ECE
+        // while a CWR is demanded. A SYN's ECN flags come from `send_syn`.
+        let new_data = !payload.is_empty() && !seq.lt(self.snd_nxt);
+        let segment_flags = if syn {
+            segment_flags
+        } else {
+            segment_flags | self.ecn.transmit_flags(new_data)
+        };
         let urgent = if syn { None } else { self.urgent_field(seq) };
         let segment_flags = segment_flags | if urgent.is_some() { flags::URG } else { 0 };
         let repr = Repr {
@@ -576,31 +604,39 @@ impl Connection {
             payload,
         };
         if has_ack {
-            // tcp_event_ack_sent → inet_csk_clear_xmit_timer(ICSK_TIME_DACK): nothing owed,
-            // icsk_ack.pending (the PUSHED marks included) cleared.
-            self.ack_pending = false;
-            self.ack_pushed = 0;
-            self.timers.clear(super::timers::Timer::DelayedAck);
+            // tcp_event_ack_sent: nothing is owed any more (`delayed_ack.rs`).
+            self.ack_on_ack_sent();
         }
         self.stats.segments_out += 1;
         if !payload.is_empty() {
+            // tcp_event_data_sent: a reply counts towards pingpong mode.
+            self.ack_on_data_sent(now);
             self.stats.data_segments_out += 1;
             self.stats.last_data_sent = now;
         }
-        // ip_build_and_send_pkt gives a SYN-ACK id 0; other segments take inet_id.
+        // ip_build_and_send_pkt gives a SYN-ACK id 0; a request socket's other answers
+        // (tcp_v4_reqsk_send_ack) are the control socket's (`OutSegment::ident`); a full
+        // socket's segments take inet_id.
         let ident = if syn && has_ack {
-            0
+            Some(0)
+        } else if self.state == State::SynReceived
+            && self.ack.is_request_socket()
+            && !self.fastopen.passive_child
+        {
+            // (A Fast Open child is a full socket from the SYN on.)
+            None
         } else {
             let ident = self.ip_ident;
             self.ip_ident = self.ip_ident.wrapping_add(1);
-            ident
+            Some(ident)
         };
         OutSegment {
             src: *self.local.ip(),
             dst: *self.remote.ip(),
             ttl: self.settings.ttl,
-            tos: self.settings.tos,
-            ident: Some(ident),
+            // inet->tos with the ECN bits TCP set for this segment.
+            tos: (self.settings.tos & !super::ecn::ECN_MASK) | self.ecn.tos_bits(),
+            ident,
             bytes: repr.emit(*self.local.ip(), *self.remote.ip()),
         }
     }
@@ -609,6 +645,8 @@ impl Connection {
     pub fn report_error(&mut self, errno: Errno) {
         self.error = Some(errno);
         self.wakeups.other += 1;
+        // sock_def_error_report: sk_wake_async(SOCK_WAKE_IO, POLL_ERR).
+        self.async_notices.error += 1;
     }
 
     /// tcp_done: the connection is over; both directions are shut.

@@ -2,7 +2,6 @@
 //! tcp_syn_retries / tcp_retries2 / TCP_USER_TIMEOUT budgets, zero-window probes, delayed
 //! ACKs, keepalive, and the orphaned FIN_WAIT2 timeout.
 
-use super::congestion::Phase;
 use super::state::State;
 use super::tcb::{Connection, OutSegment};
 use super::timers::{retransmission_budget, Timer, RTO_INITIAL, RTO_MAX, RTO_MIN};
@@ -26,16 +25,26 @@ impl Connection {
                 Timer::Retransmit => self.retransmit_timeout(now, out),
                 Timer::Persist => self.probe_timeout(now, out),
                 Timer::DelayedAck => {
-                    // tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode"
-                    // (measured: TCP_QUICKACK reads 1 again once the timer sent the ACK).
-                    if self.ack_pending {
-                        self.delayed_ack_mode = false;
-                    }
-                    self.flush_ack(now, out);
+                    // tcp_delack_timer_handler (`delayed_ack.rs`); measured: TCP_QUICKACK
+                    // reads 1 again once the timer sent the ACK of a FIN.
+                    self.delayed_ack_timeout(now, out);
                     Expiry::Nothing
                 }
                 Timer::Keepalive => self.keepalive_timeout(now, out),
                 Timer::TimeWait => Expiry::TimeWaitOver,
+                Timer::LossProbe => {
+                    self.send_loss_probe(now, out);
+                    Expiry::Nothing
+                }
+                Timer::ReorderTimeout => {
+                    self.rack_reorder_timeout(now, out);
+                    Expiry::Nothing
+                }
+                // tcp_pace_kick → tcp_tsq_handler: the paced segment may leave now.
+                Timer::Pacing => {
+                    self.transmit(now, false, out);
+                    Expiry::Nothing
+                }
             };
             if expiry != Expiry::Nothing {
                 return expiry;
@@ -131,15 +140,13 @@ impl Connection {
         }
         let head_sent_at = self.head_sent_at(now);
         self.retransmit_since.get_or_insert(head_sent_at);
-        // tcp_enter_loss lowers ssthresh only when not already recovering from a timeout.
-        let reduce_threshold = !matches!(self.congestion.phase, Phase::Loss { .. });
+        // tcp_retransmit_timer: tcp_enter_loss (`frto.rs`), then the head alone is sent
+        // again; later ACKs clock out the rest (tcp_xmit_recovery).
+        self.enter_loss(now);
         self.timeouts += 1;
+        self.retransmit_head(now, out);
         self.rtt.backoff += 1;
-        let mss = self.mss.max(1);
-        self.congestion
-            .enter_loss(self.snd_una, self.snd_nxt, mss, reduce_threshold);
-        self.transmit(now, false, out);
-        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        self.arm_transmit_timer(Timer::Retransmit, now + self.rtt.rto());
         Expiry::Nothing
     }
 

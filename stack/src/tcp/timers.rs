@@ -14,8 +14,6 @@ pub const RTO_MIN: Duration = Duration::from_millis(200);
 pub const RTO_MAX: Duration = Duration::from_secs(120);
 /// TCP_TIMEWAIT_LEN: Linux keeps TIME_WAIT for 60 s (not 2*MSL = 4 minutes).
 pub const TIME_WAIT_LEN: Duration = Duration::from_secs(60);
-/// TCP_ATO_MIN (HZ/25): the first delayed-ACK timeout.
-pub const DELAYED_ACK: Duration = Duration::from_millis(40);
 /// One jiffy of this machine's kernel (CONFIG_HZ=250): a timer due "now" fires at the next
 /// tick, at most this much later.
 pub const JIFFY: Duration = Duration::from_millis(4);
@@ -125,9 +123,18 @@ pub enum Timer {
     Keepalive,
     /// TIME_WAIT's 60 s.
     TimeWait,
+    /// The tail loss probe (ICSK_TIME_LOSS_PROBE, `loss_probe.rs`). Linux keeps it, the
+    /// REO timer and the retransmission timer in one slot: arming one clears the others
+    /// (`Connection::arm_transmit_timer`).
+    LossProbe,
+    /// RACK's reordering timer (ICSK_TIME_REO_TIMEOUT, `rack.rs`).
+    ReorderTimeout,
+    /// Internal pacing's hrtimer (tp->pacing_timer, `pacing.rs`): the next segment's
+    /// earliest departure time.
+    Pacing,
 }
 
-const TIMER_COUNT: usize = 5;
+const TIMER_COUNT: usize = 8;
 
 impl Timer {
     fn index(self) -> usize {
@@ -137,6 +144,9 @@ impl Timer {
             Timer::DelayedAck => 2,
             Timer::Keepalive => 3,
             Timer::TimeWait => 4,
+            Timer::LossProbe => 5,
+            Timer::ReorderTimeout => 6,
+            Timer::Pacing => 7,
         }
     }
 
@@ -146,6 +156,9 @@ impl Timer {
         Timer::DelayedAck,
         Timer::Keepalive,
         Timer::TimeWait,
+        Timer::LossProbe,
+        Timer::ReorderTimeout,
+        Timer::Pacing,
     ];
 }
 

@@ -21,7 +21,6 @@ pub struct TimeWaitEntry {
     pub expires: Instant,
     pub ttl: Option<u8>,
     pub tos: u8,
-    pub ip_ident: u16,
 }
 
 /// What tcp_timewait_state_process decided.
@@ -51,7 +50,6 @@ impl TimeWaitEntry {
             expires: now + TIME_WAIT_LEN,
             ttl: connection.settings.ttl,
             tos: connection.settings.tos,
-            ip_ident: connection.ip_ident,
         }
     }
 
@@ -118,14 +116,13 @@ impl TimeWaitEntry {
             options,
             payload: &[],
         };
-        let ident = self.ip_ident;
-        self.ip_ident = self.ip_ident.wrapping_add(1);
         OutSegment {
             src: *self.local.ip(),
             dst: *self.remote.ip(),
             ttl: self.ttl,
             tos: self.tos,
-            ident: Some(ident),
+            // tcp_v4_timewait_ack → tcp_v4_send_ack: the control socket's reply, id 0.
+            ident: None,
             bytes: repr.emit(*self.local.ip(), *self.remote.ip()),
         }
     }

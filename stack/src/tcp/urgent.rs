@@ -69,6 +69,8 @@ impl Connection {
             if offset >= 0 && (offset as usize) < segment.payload.len() {
                 self.urgent.data = UrgentData::Valid(segment.payload[offset as usize]);
                 self.wakeups.readable += 1;
+                // tcp_urg: sk_data_ready → POLL_IN.
+                self.async_notices.input += 1;
             }
         }
     }

@@ -120,7 +120,7 @@ impl UdpLayer {
 
 /// The interface datagrams from the wire came in by.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct FilterDevice {
+pub(crate) struct FilterDevice {
     pub index: u32,
     pub mac: [u8; 6],
     pub address: Ipv4Addr,
@@ -215,6 +215,30 @@ pub(super) fn run_reuseport_program(
     run_over_datagram(program, datagram, udp, device, UDP_HEADER_LEN, &mut || seed)
 }
 
+/// run_bpf_filter for another transport's reuseport group (TCP's listeners): the packet with
+/// the transport header (`header_len` bytes of `transport`) pulled, as
+/// inet_lookup_reuseport passes doff.
+pub(crate) fn run_transport_reuseport_program(
+    program: &Program,
+    datagram: &InboundDatagram<'_>,
+    transport: &[u8],
+    header_len: usize,
+    device: &FilterDevice,
+) -> u32 {
+    let seed = u32::from(datagram.ident).wrapping_mul(0x9e37_79b9)
+        ^ transport
+            .iter()
+            .fold(0u32, |hash, &byte| hash.rotate_left(5) ^ u32::from(byte));
+    run_over_datagram(
+        program,
+        datagram,
+        transport,
+        device,
+        header_len,
+        &mut || seed,
+    )
+}
+
 /// The packet of a datagram as the skb shows it (link-layer header as `arrival` rebuilds
 /// it, IP header, then `udp`), with skb->data `pulled` bytes into `udp`.
 fn run_over_datagram(
@@ -251,7 +275,8 @@ fn run_over_datagram(
         mark: datagram.meta.tags.mark,
         // skb_get_poff: the flow dissector's transport offset plus the UDP header, relative
         // to skb->data (measured: 8 for a filter, which runs with data at the UDP header).
-        payload_offset: (UDP_HEADER_LEN - pulled.min(UDP_HEADER_LEN)) as u32,
+        // For a reuseport program the whole transport header is pulled: 0.
+        payload_offset: (UDP_HEADER_LEN.max(pulled) - pulled) as u32,
         // queue_mapping, hash and the VLAN fields are 0 on every datagram here (measured
         // over lo and from the veth peer); the CPU is the one that ran the softirq, which
         // a sans-IO stack does not have: 0.

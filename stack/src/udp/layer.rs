@@ -158,7 +158,7 @@ impl UdpLayer {
             socket.write_shut = true;
         }
         // sk_state_change: a wakeup without a key, for every waiter.
-        socket.wake_all();
+        socket.wake_state_change();
         if socket.peer.is_none() {
             return Err(Errno::ENOTCONN);
         }
@@ -199,6 +199,20 @@ impl UdpLayer {
     /// change), for edge-triggered epoll: an edge is reported when this moved.
     pub fn activity(&self, id: SocketId) -> u64 {
         self.wakeups(id).total()
+    }
+
+    /// sk_wake_async calls: POLL_IN for every datagram queued (sock_def_readable), POLL_ERR
+    /// for every error report. Write space never signals here: the kernel's needs
+    /// SOCKWQ_ASYNC_NOSPACE, which a UDP sender only sets when its send buffer is full, and
+    /// the stack's sends free their buffer at once.
+    pub fn async_notices(&self, id: SocketId) -> crate::socket::AsyncNotices {
+        self.sockets
+            .get(id)
+            .map_or(Default::default(), |socket| crate::socket::AsyncNotices {
+                input: socket.wakeups.readable,
+                error: socket.async_errors,
+                ..Default::default()
+            })
     }
 
     /// The wakeups by kind (see `WakeupCounts`); zero for a stale id.

@@ -13,6 +13,7 @@ mod counters;
 mod deliver;
 mod error_queue;
 mod filter;
+pub(crate) use filter::{run_transport_reuseport_program, FilterDevice};
 mod icmp;
 mod layer;
 mod multicast;

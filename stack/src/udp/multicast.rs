@@ -21,10 +21,7 @@ impl UdpLayer {
     /// ip_mc_drop_socket, called as the socket closes: leave every group it joined.
     pub fn drop_memberships(&mut self, id: SocketId) -> Vec<HostChange> {
         match self.sockets.get_mut(id) {
-            Ok(socket) => {
-                socket.options.memberships.drop_all();
-                socket.options.memberships.take_host_changes()
-            }
+            Ok(socket) => socket.options.memberships.leave_all(),
             Err(_) => Vec::new(),
         }
     }

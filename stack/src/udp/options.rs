@@ -41,6 +41,10 @@ impl UdpLayer {
         name: i32,
         value: &[u8],
     ) -> Result<(), Errno> {
+        // The interfaces an option may name: `lo` and ours, by index or address, and the
+        // one a route to a group leaves by.
+        let route = |group| network.route(group, None, false).ok().map(|r| r.ifindex);
+        let devices = Devices::new(self.interface_index, self.interface_address, &route);
         let socket = self.sockets.get_mut(id)?;
         if is_udp_level(level) {
             return set_udp_option(socket.flavor, &mut socket.udp, name, value);
@@ -62,12 +66,6 @@ impl UdpLayer {
         }
         let before = socket.options.clone();
         let pending_error = Cell::new(socket.error.get());
-        let route_interface = |group| network.route(group, None, false).ok().map(|r| r.ifindex);
-        let devices = Devices {
-            link_index: self.interface_index,
-            link_address: self.interface_address,
-            route_interface: &route_interface,
-        };
         let context = OptionContext {
             value_len: value.len(),
             ..udp_option_context(
@@ -197,12 +195,10 @@ impl UdpLayer {
         } else {
             None
         };
-        let route_interface = |group| network.route(group, None, false).ok().map(|r| r.ifindex);
-        let devices = Devices {
-            link_index: self.interface_index,
-            link_address: self.interface_address,
-            route_interface: &route_interface,
-        };
+        // The interfaces an option may name: `lo` and ours, by index or address, and the
+        // one a route to a group leaves by.
+        let route = |group| network.route(group, None, false).ok().map(|r| r.ifindex);
+        let devices = Devices::new(self.interface_index, self.interface_address, &route);
         let context = OptionContext {
             path_mtu,
             ..udp_option_context(
@@ -218,8 +214,9 @@ impl UdpLayer {
     }
 }
 
-/// What the shared option handlers may consult about a UDP socket (a datagram socket, never
-/// listening); `path_mtu` None and `value_len` 0 until a caller that knows them sets them.
+/// What the shared option handlers may consult about a UDP or UDP-Lite socket (a datagram
+/// socket, never listening); `path_mtu` None and `value_len` 0 until a caller that knows them
+/// sets them.
 fn udp_option_context<'a>(
     flavor: Flavor,
     creds: &'a Credentials,
@@ -228,18 +225,16 @@ fn udp_option_context<'a>(
     pending_error: &'a Cell<Option<Errno>>,
     devices: &'a Devices<'a>,
 ) -> OptionContext<'a> {
-    OptionContext {
-        socket_type: sock_type::DGRAM,
-        protocol: i32::from(flavor.protocol()),
+    let protocol = i32::from(flavor.protocol());
+    OptionContext::new(
+        sock_type::DGRAM,
+        protocol,
         creds,
         sysctls,
         pending_error,
-        listening: false,
-        path_mtu: None,
-        value_len: 0,
         devices,
         local_port,
-    }
+    )
 }
 
 /// udp_setsockopt / udp_getsockopt: "if (level == SOL_UDP || level == SOL_UDPLITE ...)", for
@@ -383,12 +378,9 @@ fn set_bound_device_by_name(
 ) -> Result<(), Errno> {
     let index = socket_structured::device_index_for_name(devices, value)?;
     let pending_error = Cell::new(None);
+    // bind_to_index consults no interface of the context: it was given the index.
     let no_devices = |_| None;
-    let multicast_devices = Devices {
-        link_index: 0,
-        link_address: core::net::Ipv4Addr::UNSPECIFIED,
-        route_interface: &no_devices,
-    };
+    let multicast_devices = Devices::new(0, core::net::Ipv4Addr::UNSPECIFIED, &no_devices);
     let context = OptionContext {
         value_len: value.len(),
         ..udp_option_context(

@@ -170,6 +170,8 @@ pub(crate) struct UdpSocket {
     /// Wakeups raised, by kind (sk_data_ready, sk_write_space, sk_error_report and
     /// sk_state_change).
     pub wakeups: WakeupCounts,
+    /// sk_error_report calls (POLL_ERR for O_ASYNC); sk_data_ready's are wakeups.readable.
+    pub async_errors: u64,
     /// sk_stamp, for SIOCGSTAMP.
     pub stamp: ReceiveStamp,
     pub cork: Option<Cork>,
@@ -226,6 +228,7 @@ impl UdpSocket {
             error: Cell::new(None),
             error_queue: VecDeque::new(),
             wakeups: WakeupCounts::default(),
+            async_errors: 0,
             stamp: ReceiveStamp::Unset,
             cork: None,
             drops: 0,
@@ -252,8 +255,15 @@ impl UdpSocket {
         self.wakeups.writable = self.wakeups.writable.wrapping_add(1);
     }
 
-    /// sk_error_report (an error was set) or sk_state_change (shutdown).
+    /// sk_error_report (an error was set): every waiter, and sock_def_error_report's
+    /// sk_wake_async(SOCK_WAKE_IO, POLL_ERR).
     pub fn wake_all(&mut self) {
+        self.wakeups.other = self.wakeups.other.wrapping_add(1);
+        self.async_errors = self.async_errors.wrapping_add(1);
+    }
+
+    /// sk_state_change (shutdown): every waiter, no O_ASYNC signal (sock_def_wakeup).
+    pub fn wake_state_change(&mut self) {
         self.wakeups.other = self.wakeups.other.wrapping_add(1);
     }
 }

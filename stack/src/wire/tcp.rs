@@ -32,6 +32,58 @@ mod kind {
     pub const SACK_PERMITTED: u8 = 4;
     pub const SACK: u8 = 5;
     pub const TIMESTAMP: u8 = 8;
+    /// RFC 7413 2.1: TCP Fast Open cookie.
+    pub const FAST_OPEN: u8 = 34;
+    /// RFC 6994 experimental option; Fast Open's magic is 0xF989 (TCPOPT_FASTOPEN_MAGIC).
+    pub const EXPERIMENTAL: u8 = 254;
+}
+
+/// TCPOPT_FASTOPEN_MAGIC: the experiment id of Fast Open in option 254 (RFC 6994).
+const FAST_OPEN_MAGIC: u16 = 0xF989;
+/// TCP_FASTOPEN_COOKIE_MIN / TCP_FASTOPEN_COOKIE_MAX (RFC 7413 4.1.1).
+pub const FAST_OPEN_COOKIE_MIN: usize = 4;
+pub const FAST_OPEN_COOKIE_MAX: usize = 16;
+
+/// A Fast Open option (RFC 7413 4.1.1): an empty cookie is a cookie request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FastOpenCookie {
+    pub len: u8,
+    pub bytes: [u8; FAST_OPEN_COOKIE_MAX],
+    /// Carried in the experimental option 254 with magic 0xF989 (foc->exp).
+    pub experimental: bool,
+}
+
+impl FastOpenCookie {
+    pub const REQUEST: FastOpenCookie = FastOpenCookie {
+        len: 0,
+        bytes: [0; FAST_OPEN_COOKIE_MAX],
+        experimental: false,
+    };
+
+    pub fn new(value: &[u8], experimental: bool) -> FastOpenCookie {
+        let len = value.len().min(FAST_OPEN_COOKIE_MAX);
+        let mut bytes = [0; FAST_OPEN_COOKIE_MAX];
+        bytes[..len].copy_from_slice(&value[..len]);
+        FastOpenCookie {
+            len: len as u8,
+            bytes,
+            experimental,
+        }
+    }
+
+    pub fn value(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len).min(FAST_OPEN_COOKIE_MAX)]
+    }
+
+    /// The option's length on the wire: kind, length (and the 2-byte magic), then the cookie.
+    fn option_len(&self) -> usize {
+        usize::from(self.len) + if self.experimental { 4 } else { 2 }
+    }
+
+    /// tcp_options_write: padded to 4 bytes (two NOPs when the length is 2 modulo 4).
+    fn encoded_len(&self) -> usize {
+        (self.option_len() + 3) & !3
+    }
 }
 
 /// RFC 7323 section 2.3: a shift above 14 is treated as 14 (tcp_parse_options clamps too).
@@ -56,6 +108,8 @@ pub struct Options {
     pub timestamps: Option<(u32, u32)>,
     pub sack_blocks: [SackBlock; MAX_SACK_BLOCKS],
     pub sack_count: usize,
+    /// TCP Fast Open (kind 34, or 254 with magic 0xF989), in SYNs and SYN-ACKs.
+    pub fast_open: Option<FastOpenCookie>,
 }
 
 impl Options {
@@ -78,6 +132,9 @@ impl Options {
         }
         if self.sack_count > 0 {
             len += 4 + 8 * self.sack_count.min(MAX_SACK_BLOCKS);
+        }
+        if let Some(cookie) = &self.fast_open {
+            len += cookie.encoded_len();
         }
         len
     }
@@ -117,6 +174,20 @@ impl Options {
             for block in &self.sack_blocks[..count] {
                 put(&block.left.to_be_bytes());
                 put(&block.right.to_be_bytes());
+            }
+        }
+        if let Some(cookie) = &self.fast_open {
+            // tcp_options_write: OPTION_FAST_OPEN_COOKIE comes after the SACK blocks.
+            let len = cookie.option_len() as u8;
+            if cookie.experimental {
+                let [high, low] = FAST_OPEN_MAGIC.to_be_bytes();
+                put(&[kind::EXPERIMENTAL, len, high, low]);
+            } else {
+                put(&[kind::FAST_OPEN, len]);
+            }
+            put(cookie.value());
+            if cookie.option_len() & 3 == 2 {
+                put(&[kind::NOP, kind::NOP]);
             }
         }
     }
@@ -167,12 +238,31 @@ impl Options {
                         options.sack_count += 1;
                     }
                 }
+                // tcp_parse_fastopen_option: a cookie of 4..16 even bytes, or none (a
+                // request); anything else is ignored.
+                (kind::FAST_OPEN, _) => parse_fast_open(body, false, &mut options.fast_open),
+                (kind::EXPERIMENTAL, _)
+                    if size >= 4 && u16::from_be_bytes([body[0], body[1]]) == FAST_OPEN_MAGIC =>
+                {
+                    parse_fast_open(&body[2..], true, &mut options.fast_open);
+                }
                 _ => {}
             }
             at += size;
         }
         options
     }
+}
+
+/// tcp_parse_fastopen_option: an odd length is ignored; an even one of 4..16 bytes is a
+/// cookie, 0 a request, any other even length leaves no cookie ("len = -1").
+fn parse_fast_open(cookie: &[u8], experimental: bool, slot: &mut Option<FastOpenCookie>) {
+    let len = cookie.len();
+    if len % 2 == 1 {
+        return;
+    }
+    *slot = (len == 0 || (FAST_OPEN_COOKIE_MIN..=FAST_OPEN_COOKIE_MAX).contains(&len))
+        .then(|| FastOpenCookie::new(cookie, experimental));
 }
 
 /// A parsed, checksum-verified segment.
@@ -407,5 +497,55 @@ mod tests {
             bytes.extend_from_slice(&[0; 24]);
         }
         assert_eq!(Options::parse(&bytes).sacks().len(), 4);
+    }
+
+    /// A Linux 6.18 Fast Open SYN's options, as captured: MSS 1460, SACK_PERM, TS, NOP,
+    /// WS 10, then "tfo cookiereq,nop,nop"; the SYN-ACK carries an 8-byte cookie + NOP NOP.
+    #[test]
+    fn fast_open_option_layout() {
+        let request = Options {
+            mss: Some(1460),
+            window_scale: Some(10),
+            sack_permitted: true,
+            timestamps: Some((1, 0)),
+            fast_open: Some(FastOpenCookie::REQUEST),
+            ..Options::default()
+        };
+        assert_eq!(request.encoded_len(), 24);
+        let mut bytes = [0u8; 24];
+        request.emit(&mut bytes);
+        assert_eq!(&bytes[20..], &[34, 2, 1, 1]);
+        assert_eq!(Options::parse(&bytes), request);
+        let cookie = [0x7e, 0x37, 0x8e, 0xfd, 0x7f, 0xd1, 0xc7, 0x23];
+        let answer = Options {
+            fast_open: Some(FastOpenCookie::new(&cookie, false)),
+            ..Options::default()
+        };
+        let mut bytes = [0u8; 12];
+        answer.emit(&mut bytes);
+        assert_eq!(&bytes[..2], &[34, 10]);
+        assert_eq!(&bytes[2..10], &cookie);
+        assert_eq!(&bytes[10..], &[1, 1]);
+        assert_eq!(Options::parse(&bytes), answer);
+        // The experimental form: kind 254, length, magic 0xF989, cookie (no padding needed).
+        let experimental = Options {
+            fast_open: Some(FastOpenCookie::new(&cookie, true)),
+            ..Options::default()
+        };
+        let mut bytes = [0u8; 12];
+        experimental.emit(&mut bytes);
+        assert_eq!(&bytes[..4], &[254, 12, 0xf9, 0x89]);
+        assert_eq!(Options::parse(&bytes), experimental);
+        // Odd lengths are ignored, even lengths outside 4..16 mean no cookie.
+        assert_eq!(Options::parse(&[34, 5, 1, 2, 3]).fast_open, None);
+        assert_eq!(Options::parse(&[34, 4, 1, 2]).fast_open, None);
+        let mut other_experiment = [254, 6, 0x12, 0x34, 0, 0];
+        assert_eq!(Options::parse(&other_experiment).fast_open, None);
+        other_experiment[2..4].copy_from_slice(&[0xf9, 0x89]);
+        assert_eq!(
+            Options::parse(&other_experiment).fast_open,
+            None,
+            "a 2-byte body after the magic is an invalid cookie"
+        );
     }
 }

@@ -476,3 +476,114 @@ pub fn established(script: &mut Script) -> (SocketId, u32, u32, u16) {
         syn.source_port,
     )
 }
+
+// ----- Handshakes and teardowns the scripts share -----
+
+/// The peer's initial sequence number when it opens a connection (`Script::peer_handshake`).
+pub const PEER_CLIENT_ISS: u32 = 100;
+
+impl Script {
+    /// A socket bound to 0.0.0.0:`port`, listening with `backlog`.
+    pub fn listening_on(&mut self, port: u16, backlog: i32) -> SocketId {
+        let listener = self.socket();
+        self.bind(listener, port).unwrap();
+        self.tcp.listen(listener, backlog).unwrap();
+        listener
+    }
+
+    /// The peer (PEER_PORT, ISS `PEER_CLIENT_ISS`, an MSS-only SYN) opens a connection to our
+    /// `port`: returns the one segment we answered with (a SYN-ACK, or a reset).
+    pub fn peer_sends_syn(&mut self, port: u16) -> Sent {
+        let syn = PeerSegment::new(SYN, PEER_CLIENT_ISS, 0)
+            .addressed_to(port)
+            .mss_only();
+        self.deliver(&syn);
+        self.sent_one()
+    }
+
+    /// The peer's ACK of our `syn_ack` on `port`, the third segment of its handshake.
+    pub fn peer_acks_syn_ack(&mut self, port: u16, syn_ack: &Sent) {
+        let ack = PEER_CLIENT_ISS.wrapping_add(1);
+        self.deliver(&PeerSegment::new(ACK, ack, syn_ack.seq.wrapping_add(1)).addressed_to(port));
+    }
+
+    /// The peer's whole handshake with our listener on `port`: returns our SYN-ACK.
+    pub fn peer_handshake(&mut self, port: u16) -> Sent {
+        let syn_ack = self.peer_sends_syn(port);
+        assert!(syn_ack.is(SYN | ACK), "{syn_ack:?}");
+        self.peer_acks_syn_ack(port, &syn_ack);
+        syn_ack
+    }
+
+    /// A new socket connects to PEER:`port`: EINPROGRESS, and the SYN it sent.
+    pub fn connect_sending_syn(&mut self, port: u16) -> (SocketId, Sent) {
+        let id = self.socket();
+        assert_eq!(self.connect(id, port), Err(stack::Errno::EINPROGRESS));
+        let syn = self.sent_one();
+        assert!(syn.is(SYN), "{syn:?}");
+        (id, syn)
+    }
+
+    /// close() sends exactly one segment: returns it (a FIN, or a reset).
+    pub fn close_sending(&mut self, id: SocketId) -> Sent {
+        self.tcp.close(self.now, id);
+        self.sent_one()
+    }
+
+    /// close() sends our FIN (with ACK): returns it.
+    pub fn close_sending_fin(&mut self, id: SocketId) -> Sent {
+        let fin = self.close_sending(id);
+        assert!(fin.is(FIN | ACK), "{fin:?}");
+        fin
+    }
+
+    /// shutdown(SHUT_WR) sends our FIN (with ACK): returns it.
+    pub fn shutdown_sending_fin(&mut self, id: SocketId) -> Sent {
+        let now = self.now;
+        self.tcp
+            .shutdown(now, id, stack::socket::Shutdown::Write)
+            .unwrap();
+        let fin = self.sent_one();
+        assert!(fin.is(FIN | ACK), "{fin:?}");
+        fin
+    }
+
+    /// getsockopt(SOL_TCP, TCP_INFO) with a buffer of `len` bytes.
+    pub fn tcp_info(&mut self, id: SocketId, len: usize) -> Vec<u8> {
+        const SOL_TCP: i32 = 6;
+        const TCP_INFO: i32 = 11;
+        self.tcp
+            .getsockopt(&self.net, id, SOL_TCP, TCP_INFO, len)
+            .unwrap()
+    }
+}
+
+/// The native-endian u32 at byte `at` (a field of struct tcp_info).
+pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+/// The native-endian u64 at byte `at`.
+pub fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+
+/// Like `established`, with a Linux SYN-ACK (MSS, SACK-permitted, timestamps, window scale 7)
+/// from peer ISS 500000: a connection that negotiated SACK, timestamps and window scaling.
+pub fn established_with_sack(script: &mut Script) -> (SocketId, u32, u32, u16) {
+    let (id, syn) = script.connect_sending_syn(PEER_PORT);
+    let peer_iss = 500_000u32;
+    script.deliver(
+        &PeerSegment::new(SYN | ACK, peer_iss, syn.seq.wrapping_add(1))
+            .addressed_to(syn.source_port)
+            .linux_syn_options(1, syn.timestamps.unwrap().0),
+    );
+    assert!(script.sent_one().is(ACK));
+    assert_eq!(script.connect(id, PEER_PORT), Ok(()));
+    (
+        id,
+        syn.seq.wrapping_add(1),
+        peer_iss.wrapping_add(1),
+        syn.source_port,
+    )
+}

@@ -11,14 +11,7 @@ use crate::wire::ethernet::{self, ethertype};
 fn request_for_our_address_is_answered_and_teaches_us_the_sender() {
     let mut h = Harness::new();
     // At 0 the peer broadcasts "who has 198.18.0.2? tell 198.18.0.1".
-    h.receive(&arp_frame(
-        PEER_MAC,
-        ethernet::BROADCAST,
-        operation::REQUEST,
-        PEER_IP,
-        [0; 6],
-        OUR_IP,
-    ));
+    h.peer_asks_who_has(OUR_IP);
     let frames = h.transmitted();
     assert_eq!(frames.len(), 1);
     // We answer to the requester's MAC: "198.18.0.2 is at 02:00:00:00:00:02".
@@ -63,14 +56,7 @@ fn request_for_our_address_is_answered_and_teaches_us_the_sender() {
 #[test]
 fn requests_for_other_addresses_are_ignored() {
     let mut h = Harness::new();
-    h.receive(&arp_frame(
-        PEER_MAC,
-        ethernet::BROADCAST,
-        operation::REQUEST,
-        PEER_IP,
-        [0; 6],
-        NEIGHBOUR_IP,
-    ));
+    h.peer_asks_who_has(NEIGHBOUR_IP);
     assert!(h.transmitted().is_empty());
     // arp_accept=0: nothing learned from a request that is not for us.
     assert_eq!(h.ip.neighbours.lookup(PEER_IP), None);
@@ -178,14 +164,7 @@ fn queued_datagrams_are_flushed_in_order_when_the_reply_comes() {
     assert_eq!(h.transmitted().len(), 1, "one request for three datagrams");
     // At 300 ms the neighbour replies to us (unicast): the queue drains to its MAC.
     h.at(300);
-    h.receive(&arp_frame(
-        NEIGHBOUR_MAC,
-        OUR_MAC,
-        operation::REPLY,
-        NEIGHBOUR_IP,
-        OUR_MAC,
-        OUR_IP,
-    ));
+    h.neighbour_replies();
     let frames = h.transmitted();
     assert_eq!(frames.len(), 3);
     for (i, frame) in frames.iter().enumerate() {
@@ -223,14 +202,7 @@ fn queue_is_bounded_by_unres_qlen_bytes_dropping_the_oldest() {
     }
     assert_eq!(h.counters().arp_queue_overflow, 3);
     h.transmitted();
-    h.receive(&arp_frame(
-        NEIGHBOUR_MAC,
-        OUR_MAC,
-        operation::REPLY,
-        NEIGHBOUR_IP,
-        OUR_MAC,
-        OUR_IP,
-    ));
+    h.neighbour_replies();
     let markers: Vec<u8> = h.transmitted().iter().map(|f| parse_ip(f).2[8]).collect();
     assert_eq!(markers, vec![3, 4]);
 }
@@ -245,14 +217,7 @@ fn reachable_entry_goes_stale_then_is_reprobed_by_unicast() {
     ))
     .unwrap();
     h.transmitted();
-    h.receive(&arp_frame(
-        NEIGHBOUR_MAC,
-        OUR_MAC,
-        operation::REPLY,
-        NEIGHBOUR_IP,
-        OUR_MAC,
-        OUR_IP,
-    ));
+    h.neighbour_replies();
     h.transmitted();
     // Reachable time is random in [15 s, 45 s); by 46 s the unused entry is stale, silently.
     assert!(h.run_until(46_000).is_empty());

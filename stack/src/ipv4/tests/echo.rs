@@ -1,7 +1,7 @@
 //! ICMP echo and timestamp scripts.
 
 use super::harness::*;
-use crate::wire::ethernet::{self, ethertype};
+
 use crate::wire::icmp::{self, message};
 
 fn echo_request(id: u16, seq: u16, data: &[u8]) -> Vec<u8> {
@@ -25,17 +25,7 @@ fn echo_request_is_answered_with_the_same_id_sequence_and_data() {
         &header,
         &echo_request(0x1234, 7, b"ping payload"),
     ));
-    let frames = h.transmitted();
-    assert_eq!(frames.len(), 1);
-    let (eth, ip, payload) = parse_ip(&frames[0]);
-    assert_eq!(
-        eth,
-        ethernet::Repr {
-            source: OUR_MAC,
-            destination: PEER_MAC,
-            ethertype: ethertype::IPV4
-        }
-    );
+    let (ip, payload) = h.one_datagram_to_peer();
     // icmp_reply: from the address pinged, our default TTL, the request's TOS, no DF.
     assert_eq!(
         (ip.src, ip.dst, ip.protocol, ip.ttl, ip.tos),

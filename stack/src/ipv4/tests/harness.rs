@@ -181,6 +181,23 @@ impl Harness {
         frames
     }
 
+    /// Exactly one frame went out, an IPv4 datagram from our MAC to the peer's: its header
+    /// and payload.
+    pub fn one_datagram_to_peer(&mut self) -> (ipv4::Repr, Vec<u8>) {
+        let frames = self.transmitted();
+        assert_eq!(frames.len(), 1);
+        let (eth, ip, payload) = parse_ip(&frames[0]);
+        assert_eq!(
+            eth,
+            ethernet::Repr {
+                source: OUR_MAC,
+                destination: PEER_MAC,
+                ethertype: ethertype::IPV4
+            }
+        );
+        (ip, payload)
+    }
+
     /// Jumps to each timer up to `ms` (inclusive), firing it; returns the frames sent, with
     /// the time (ms since start) each was sent at.
     pub fn run_until(&mut self, ms: u64) -> Vec<(u64, Vec<u8>)> {
@@ -203,16 +220,33 @@ impl Harness {
 
     /// The peer asks for our address; we answer and learn it (as STALE).
     pub fn peer_resolves_us(&mut self) {
+        self.peer_asks_who_has(OUR_IP);
+        let frames = self.transmitted();
+        assert_eq!(frames.len(), 1, "one ARP reply");
+    }
+
+    /// The peer broadcasts "who has `target`? tell 198.18.0.1".
+    pub fn peer_asks_who_has(&mut self, target: Ipv4Addr) -> bool {
         self.receive(&arp_frame(
             PEER_MAC,
             ethernet::BROADCAST,
             arp::operation::REQUEST,
             PEER_IP,
             [0; 6],
+            target,
+        ))
+    }
+
+    /// The neighbour answers our request, unicast: "NEIGHBOUR_IP is at NEIGHBOUR_MAC".
+    pub fn neighbour_replies(&mut self) -> bool {
+        self.receive(&arp_frame(
+            NEIGHBOUR_MAC,
+            OUR_MAC,
+            arp::operation::REPLY,
+            NEIGHBOUR_IP,
+            OUR_MAC,
             OUR_IP,
-        ));
-        let frames = self.transmitted();
-        assert_eq!(frames.len(), 1, "one ARP reply");
+        ))
     }
 }
 

@@ -4,7 +4,7 @@ use super::harness::*;
 use crate::errno::Errno;
 use crate::ipv4::PmtuMode;
 use crate::transport::Delivery;
-use crate::wire::ethernet::{self, ethertype};
+use crate::wire::ethernet;
 use crate::wire::icmp::{message, unreachable};
 
 fn closed_port_harness() -> Harness {
@@ -22,17 +22,7 @@ fn closed_port_answers_port_unreachable_quoting_the_datagram() {
     let segment = udp_segment(5555, 1, b"knock");
     let frame = ip_frame(&header, &segment);
     h.receive(&frame);
-    let frames = h.transmitted();
-    assert_eq!(frames.len(), 1);
-    let (eth, ip, payload) = parse_ip(&frames[0]);
-    assert_eq!(
-        eth,
-        ethernet::Repr {
-            source: OUR_MAC,
-            destination: PEER_MAC,
-            ethertype: ethertype::IPV4
-        }
-    );
+    let (ip, payload) = h.one_datagram_to_peer();
     assert_eq!(
         (ip.src, ip.dst, ip.protocol, ip.ttl, ip.tos),
         (OUR_IP, PEER_IP, 1, 64, 0xce)
