@@ -13,64 +13,16 @@
  * compared with them. udp_rmem_min/udp_wmem_min matter only under the host-wide udp_mem
  * pressure, which a case cannot create: they are not exercised here. */
 #include "trace.h"
+#include "sysctl_switch.h"
 
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-/* ---- restoring the namespace's value whatever happens ------------------- */
-
-static char restore_path[128];
-static char restore_value[64];
-static size_t restore_len;
-
-static void restore_now(void)
-{
-    if (!restore_len)
-        return;
-    int fd = open(restore_path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, restore_value, restore_len);
-        (void)n;
-        close(fd);
-    }
-    restore_len = 0;
-}
-
-static void restore_and_die(int sig)
-{
-    restore_now();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
-}
-
-static int write_file(const char *path, const char *value)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, value, strlen(value));
-    close(fd);
-    return n == (ssize_t)strlen(value) ? 0 : -1;
-}
-
 static long read_number(const char *path)
 {
     char buf[64];
-    return read_file(path, buf, sizeof buf) > 0 ? strtol(buf, NULL, 10) : -1;
+    return sysctl_read(path, buf, sizeof buf) > 0 ? strtol(buf, NULL, 10) : -1;
 }
 
 /* ---- the child: what a fresh process's sockets see ---------------------- */
@@ -100,7 +52,7 @@ static void observe(const char *what)
     } else if (!strcmp(what, "ip_local_port_range")) {
         char range[64];
         unsigned low = 0, high = 0;
-        if (read_file("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range) > 0)
+        if (sysctl_read("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range) > 0)
             sscanf(range, "%u %u", &low, &high);
         int fds[3];
         int ports[3] = { -1, -1, -1 };
@@ -185,19 +137,16 @@ static void with_value_in(const char *dir, const char *name, const char *value)
     char path[128];
     snprintf(path, sizeof path, "/proc/sys/net/%s/%s", dir, name);
     char old[64];
-    if (read_file(path, old, sizeof old) <= 0) {
+    if (sysctl_save(path, old, sizeof old) <= 0) {
         printf("%s: unreadable\n", name);
         return;
     }
-    snprintf(restore_path, sizeof restore_path, "%s", path);
-    snprintf(restore_value, sizeof restore_value, "%s", old);
-    restore_len = strlen(restore_value);
-    int ret = write_file(path, value);
+    int ret = sysctl_write(path, value);
     note("net.%s.%s = %s (write %s)", dir, name, value, ret == 0 ? "ok" : "failed");
     run_child(name);
-    restore_now();
+    sysctl_restore();
     char now[64];
-    read_file(path, now, sizeof now);
+    sysctl_read(path, now, sizeof now);
     check(!strcmp(now, old), "net.%s.%s restored", dir, name);
 }
 
@@ -214,9 +163,7 @@ int main(int argc, char **argv)
         return trace_end();
     }
     trace_start("sysctl_defaults");
-    signal(SIGALRM, restore_and_die);
-    signal(SIGTERM, restore_and_die);
-    signal(SIGINT, restore_and_die);
+    sysctl_restore_on_signals();
 
     note("net.core buffers: not per namespace, read only");
     int fd = tr_socket(AF_INET, SOCK_DGRAM, 0);

@@ -13,60 +13,12 @@
 #include "trace.h"
 #include "peer.h"
 #include "tcp_lib.h"
+#include "sysctl_switch.h"
 
 #include <netinet/tcp.h>
 #include <sys/wait.h>
 
 #define PORT 6100
-
-/* ---- restoring sysctls whatever happens --------------------------------- */
-
-static char restore_path[128];
-static char restore_value[64];
-static size_t restore_len;
-
-static void restore_now(void)
-{
-    if (!restore_len)
-        return;
-    int fd = open(restore_path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, restore_value, restore_len);
-        (void)n;
-        close(fd);
-    }
-    restore_len = 0;
-}
-
-static void restore_and_die(int sig)
-{
-    restore_now();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int read_text(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
-}
-
-static int write_text(const char *path, const char *value)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, value, strlen(value));
-    close(fd);
-    return n == (ssize_t)strlen(value) ? 0 : -1;
-}
 
 /* ---- peer programs ------------------------------------------------------- */
 
@@ -403,19 +355,16 @@ static void with_sysctl(const char *name, const char *value, const char *what)
         if (*dot == '.')
             *dot = '/';
     char old[64];
-    if (read_text(path, old, sizeof old) <= 0) {
+    if (sysctl_save(path, old, sizeof old) <= 0) {
         printf("%s: unreadable\n", name);
         return;
     }
-    snprintf(restore_path, sizeof restore_path, "%s", path);
-    snprintf(restore_value, sizeof restore_value, "%s", old);
-    restore_len = strlen(restore_value);
-    int ret = write_text(path, value);
+    int ret = sysctl_write(path, value);
     note("net.%s = %s (write %s): %s", name, value, ret == 0 ? "ok" : "failed", what);
     run_child(what);
-    restore_now();
+    sysctl_restore();
     char now[64];
-    read_text(path, now, sizeof now);
+    sysctl_read(path, now, sizeof now);
     check(!strcmp(now, old), "net.%s restored", name);
 }
 
@@ -429,9 +378,7 @@ int main(int argc, char **argv)
     }
     trace_start("tcp_backlog");
     alarm(28); /* the parts run one after another; the runner's own limit is 30 s */
-    signal(SIGALRM, restore_and_die);
-    signal(SIGTERM, restore_and_die);
-    signal(SIGINT, restore_and_die);
+    sysctl_restore_on_signals();
     /* Every part runs in a fresh process and this one opens no socket: under the shim two
      * live stacks on one interface would both answer the peer. */
     note("the defaults: listen(fd, 1)");

@@ -10,6 +10,7 @@
  * under tcp_ecn=0 neither asks as a client nor accepts as a server. */
 #include "tcp_lib.h"
 #include "peer.h"
+#include "sysctl_switch.h"
 
 #include <netinet/tcp.h>
 #include <sys/wait.h>
@@ -111,27 +112,6 @@ static const char *client_py =
     "    open(path, 'w').write(old)\n";
 
 static const char *ecn_path = "/proc/sys/net/ipv4/tcp_ecn";
-static char ecn_old[16];
-
-static void restore_ecn(void)
-{
-    if (!ecn_old[0])
-        return;
-    int fd = open(ecn_path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, ecn_old, strlen(ecn_old));
-        (void)n;
-        close(fd);
-    }
-}
-
-static void restore_and_die(int sig)
-{
-    restore_ecn();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 /* TCP_INFO's ECN bits and congestion state, the only fields this case looks at. */
 static void print_ecn_info(int fd, const char *when)
 {
@@ -286,10 +266,7 @@ static void server(void)
 /* Writes VALUE into net.ipv4.tcp_ecn and runs a fresh copy of the case as WHAT. */
 static void run_with(const char *value, const char *what)
 {
-    int fd = open(ecn_path, O_WRONLY | O_CLOEXEC);
-    int written = fd >= 0 && write(fd, value, strlen(value)) == (ssize_t)strlen(value);
-    if (fd >= 0)
-        close(fd);
+    int written = sysctl_write(ecn_path, value) == 0;
     note("net.ipv4.tcp_ecn = %s (write %s)", value, written ? "ok" : "failed");
     fflush(stdout);
     pid_t pid = fork();
@@ -329,23 +306,17 @@ int main(int argc, char **argv)
         return trace_end();
     }
     trace_start("tcp_ecn");
-    int fd = open(ecn_path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, ecn_old, sizeof ecn_old - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0) {
+    char ecn_old[16];
+    if (sysctl_save(ecn_path, ecn_old, sizeof ecn_old) <= 0) {
         printf("tcp_ecn: unreadable\n");
         return trace_end();
     }
-    ecn_old[n] = 0;
-    signal(SIGALRM, restore_and_die);
-    signal(SIGTERM, restore_and_die);
-    signal(SIGINT, restore_and_die);
+    sysctl_restore_on_signals();
     run_with("1", "observe");
     /* The next process under the shim starts with an empty ARP cache: so does the kernel's. */
     peer_run(HOST_NS, "ip neigh flush dev eth0",
              (char *const[]){ "ip", "neigh", "flush", "dev", "eth0", NULL }, 3000);
     run_with("0", "observe-off");
-    restore_ecn();
+    sysctl_restore();
     return trace_end();
 }

@@ -10,36 +10,17 @@
  * relations, and the exact port only where the kernel's choice is forced. Connections end
  * with SO_LINGER 0 so no TIME_WAIT outlives a run. */
 #include "tcp_lib.h"
+#include "sysctl_switch.h"
 
 #include <sys/wait.h>
 
 #define NARROW_LOW 40001
 #define NARROW_HIGH 40004
 #define NARROW_RANGE "40001 40004"
+#define LOOPBACK_LISTENER "127.0.0.1"
+#define LOOPBACK_PORT 5690
 
-static char restore_value[64];
-static size_t restore_len;
 static const char *range_path = "/proc/sys/net/ipv4/ip_local_port_range";
-
-static void restore_now(void)
-{
-    if (!restore_len)
-        return;
-    int fd = open(range_path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, restore_value, restore_len);
-        (void)n;
-        close(fd);
-    }
-    restore_len = 0;
-}
-
-static void restore_and_die(int sig)
-{
-    restore_now();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
 
 static const char *parity_name(int port)
 {
@@ -54,28 +35,38 @@ static void close_abortively(int fd)
     tr_close(fd);
 }
 
-static int connect_to(int port)
+static int connect_to_address(const char *address, int port)
 {
     int fd = tr_socket(AF_INET, SOCK_STREAM, 0);
-    if (tr_connect4(fd, PEER_ADDR, port) < 0) {
+    if (tr_connect4(fd, address, port) < 0) {
         tr_close(fd);
         return -1;
     }
     return fd;
 }
 
+static int connect_to(int port)
+{
+    return connect_to_address(PEER_ADDR, port);
+}
+
 /* ---- the default range ---------------------------------------------------- */
 
 static void default_range(void)
 {
-    note("default range: connect() without bind (low end 32768 is even)");
+    /* A listener of this process on loopback, so that only the "narrow" process talks to
+     * the peer: under the shim each process resolves the peer's address again (its ARP
+     * cache is its own), where the kernel's neighbour table outlives processes. */
+    note("default range: connect() without bind (low end 32768 is even), to a loopback listener");
+    int local = tr_listener(LOOPBACK_LISTENER, LOOPBACK_PORT, 8);
     int fds[4];
     for (int i = 0; i < 4; i++) {
-        fds[i] = connect_to(PORT_ECHO);
+        fds[i] = connect_to_address(LOOPBACK_LISTENER, LOOPBACK_PORT);
         printf("connect #%d local port: %s\n", i + 1, parity_name(quiet_local_port(fds[i])));
     }
     for (int i = 0; i < 4; i++)
         close_abortively(fds[i]);
+    tr_close(local);
 
     note("default range: bind(0) and listen() without bind take the other parity");
     for (int i = 0; i < 4; i++) {
@@ -180,6 +171,11 @@ static void narrow_range(void)
     for (int i = 0; i < 5; i++)
         if (closes[i] >= 0)
             close_abortively(closes[i]);
+    /* The peer's echo service (a python socketserver, listen backlog 5) must accept the
+     * connections just reset before four more arrive: a reset child stays in its accept
+     * queue until accept(), and a SYN that finds the queue full is dropped and sent again
+     * 1 s later, depending on how fast the peer's python runs. */
+    usleep(200 * 1000);
     int held = tr_socket(AF_INET, SOCK_STREAM, 0);
     trace_fixed_port(NARROW_LOW);
     tr_bind4(held, HOST_ADDR, NARROW_LOW);
@@ -229,34 +225,20 @@ int main(int argc, char **argv)
         return trace_end();
     }
     trace_start("tcp_ephemeral_ports");
-    signal(SIGALRM, restore_and_die);
-    signal(SIGTERM, restore_and_die);
-    signal(SIGINT, restore_and_die);
+    sysctl_restore_on_signals();
     run_child("default");
 
-    int fd = open(range_path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, restore_value, sizeof restore_value - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0) {
+    char old[64];
+    if (sysctl_save(range_path, old, sizeof old) <= 0) {
         printf("ip_local_port_range: unreadable\n");
         return trace_end();
     }
-    restore_value[n] = 0;
-    restore_len = (size_t)n;
-    fd = open(range_path, O_WRONLY | O_CLOEXEC);
-    int written = fd >= 0 && write(fd, NARROW_RANGE, strlen(NARROW_RANGE)) > 0;
-    if (fd >= 0)
-        close(fd);
+    int written = sysctl_write(range_path, NARROW_RANGE) == 0;
     note("net.ipv4.ip_local_port_range = " NARROW_RANGE " (write %s)", written ? "ok" : "failed");
     run_child("narrow");
-    restore_now();
+    sysctl_restore();
     char now[64] = "";
-    fd = open(range_path, O_RDONLY | O_CLOEXEC);
-    n = fd >= 0 ? read(fd, now, sizeof now - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    now[n > 0 ? n : 0] = 0;
-    check(!strcmp(now, restore_value), "ip_local_port_range restored");
+    sysctl_read(range_path, now, sizeof now);
+    check(!strcmp(now, old), "ip_local_port_range restored");
     return trace_end();
 }

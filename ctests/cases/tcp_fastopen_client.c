@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "peer.h"
 #include "tcp_lib.h"
+#include "sysctl_switch.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -112,16 +113,6 @@ static void fresh_process_without_client_bit(void)
     tr_close(fd);
 }
 
-static int write_file(const char *path, const char *value)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, value, strlen(value));
-    close(fd);
-    return n == (ssize_t)strlen(value) ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "no-client")) {
@@ -217,13 +208,9 @@ int main(int argc, char **argv)
     note("net.ipv4.tcp_fastopen=0 on the host, in a fresh process (sysctls are read at start)");
     const char *path = "/proc/sys/net/ipv4/tcp_fastopen";
     char old[32] = "";
-    int in = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = in >= 0 ? read(in, old, sizeof old - 1) : -1;
-    if (in >= 0)
-        close(in);
-    if (n > 0) {
-        old[n] = 0;
-        write_file(path, "0");
+    if (sysctl_save(path, old, sizeof old) > 0) {
+        sysctl_restore_on_signals();
+        sysctl_write(path, "0");
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
@@ -234,7 +221,7 @@ int main(int argc, char **argv)
         int status = 0;
         waitpid(pid, &status, 0);
         printf("child: exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        write_file(path, old);
+        sysctl_restore();
     }
     return trace_end();
 }

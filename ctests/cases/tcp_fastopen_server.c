@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "peer.h"
 #include "tcp_lib.h"
+#include "sysctl_switch.h"
 
 #include <fcntl.h>
 
@@ -60,29 +61,17 @@ static void serve(int fd)
     printf("read: %zu bytes fnv=%08x\n", total, fnv32(buf, total));
 }
 
-static char old_mode[32];
 static const char *mode_path = "/proc/sys/net/ipv4/tcp_fastopen";
-
-static void set_mode(const char *value)
-{
-    int fd = open(mode_path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, value, strlen(value));
-        (void)n;
-        close(fd);
-    }
-}
 
 int main(void)
 {
     trace_start("tcp_fastopen_server");
     /* Before the first socket: the shim reads /proc/sys when it starts. */
-    int in = open(mode_path, O_RDONLY | O_CLOEXEC);
-    ssize_t n_old = in >= 0 ? read(in, old_mode, sizeof old_mode - 1) : -1;
-    if (in >= 0)
-        close(in);
+    char old_mode[32];
+    sysctl_save(mode_path, old_mode, sizeof old_mode);
+    sysctl_restore_on_signals();
     note("net.ipv4.tcp_fastopen=3 on the host (restored at the end)");
-    set_mode("3");
+    sysctl_write(mode_path, "3");
     int listener = tr_socket(AF_INET, SOCK_STREAM, 0);
     note("TCP_FASTOPEN_KEY: 16 or 32 bytes; getsockopt shows the listener's own key");
     unsigned char got[40];
@@ -121,7 +110,6 @@ int main(void)
     }
     peer_finish(&client, 8000);
     tr_close(listener);
-    if (n_old > 0)
-        set_mode(old_mode);
+    sysctl_restore();
     return trace_end();
 }

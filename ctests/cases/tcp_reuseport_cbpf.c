@@ -58,12 +58,17 @@ static void round_of_connections(const int *fds, int *counts)
         }
     }
     peer_wait_ready(&job, 5000);
-    /* Each is closed once the peer closed it: the wire does not depend on who is faster. */
+    /* Each is closed once the peer closed it, and 15 ms later: these connections received
+     * no data, so their ATO is 0 and the ACK of the peer's FIN leaves when the delayed-ACK
+     * timer fires at the next tick (4 ms at most), before our FIN in both worlds; closing
+     * at once would race that tick. */
     for (int i = 0; i < total; i++)
         send(accepted[i], "y", 1, MSG_NOSIGNAL);
+    for (int i = 0; i < total; i++)
+        quiet_wait_events(accepted[i], POLLIN, 3000);
+    usleep(15 * 1000);
     for (int i = 0; i < total; i++) {
         char byte;
-        quiet_wait_events(accepted[i], POLLIN, 3000);
         while (recv(accepted[i], &byte, 1, MSG_DONTWAIT) > 0)
             ;
         close(accepted[i]);

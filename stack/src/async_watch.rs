@@ -125,39 +125,18 @@ mod tests {
         watch.watch(id(1), 0, AsyncNotices::default());
         watch.watch(id(2), 0, AsyncNotices::default());
         // First datagram: socket 2 connects; second: socket 1 gets a FIN after shutdown.
-        watch.observe(|socket| {
-            if socket == id(2) {
-                (
-                    0,
-                    AsyncNotices {
-                        output: 1,
-                        ..Default::default()
-                    },
-                )
-            } else {
-                (0, AsyncNotices::default())
-            }
-        });
-        watch.observe(|socket| {
-            if socket == id(2) {
-                (
-                    0,
-                    AsyncNotices {
-                        output: 1,
-                        ..Default::default()
-                    },
-                )
-            } else {
-                (
-                    0,
-                    AsyncNotices {
-                        input: 1,
-                        hangup: 1,
-                        ..Default::default()
-                    },
-                )
-            }
-        });
+        let connected = AsyncNotices {
+            output: 1,
+            ..Default::default()
+        };
+        let fin = AsyncNotices {
+            input: 1,
+            hangup: 1,
+            ..Default::default()
+        };
+        let nothing = AsyncNotices::default();
+        watch.observe(|socket| (0, if socket == id(2) { connected } else { nothing }));
+        watch.observe(|socket| (0, if socket == id(2) { connected } else { fin }));
         let kinds: Vec<_> = watch.take().iter().map(|e| (e.id.index, e.kind)).collect();
         assert_eq!(
             kinds,

@@ -3,29 +3,14 @@
 
 mod common;
 
+use common::{root, sockaddr};
+
 use core::time::Duration;
 
 use stack::socket::poll_bits::{POLLHUP, POLLIN, POLLOUT, POLLRDHUP};
-use stack::{Credentials, Errno, Instant, RecvArgs, SendArgs, Shutdown, Stack};
+use stack::{Errno, Instant, RecvArgs, SendArgs, Shutdown, Stack};
 
 const SOCK_STREAM: i32 = 1;
-
-fn root() -> Credentials {
-    Credentials {
-        cap_net_raw: true,
-        cap_net_bind_service: true,
-        cap_net_admin: true,
-        in_ping_group: true,
-    }
-}
-
-fn sockaddr(addr: [u8; 4], port: u16) -> Vec<u8> {
-    let mut bytes = vec![0u8; 16];
-    bytes[0..2].copy_from_slice(&2u16.to_ne_bytes());
-    bytes[2..4].copy_from_slice(&port.to_be_bytes());
-    bytes[4..8].copy_from_slice(&addr);
-    bytes
-}
 
 fn send(stack: &mut Stack, now: Instant, id: stack::SocketId, data: &[u8]) -> Result<usize, Errno> {
     stack.send(

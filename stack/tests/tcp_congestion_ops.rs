@@ -12,11 +12,12 @@ mod tcp {
     use core::net::{Ipv4Addr, SocketAddrV4};
     use core::time::Duration;
 
-    use stack::ipv4::{InboundDatagram, Ipv4Layer};
+    use stack::ipv4::Ipv4Layer;
     use stack::socket::{poll_bits, RecvArgs, SendArgs, Shutdown, SocketId};
     use stack::tcp::TcpLayer;
-    use stack::transport::{Delivery, IcmpError, Transports};
-    use stack::{Credentials, Errno, Instant, InterfaceConfig, RxMeta, StackConfig, Sysctls};
+    use stack::{Credentials, Errno, Instant, Sysctls};
+
+    use crate::tcp_harness::link::{link_config, InFlight, LinkEndpoint as Endpoint};
 
     const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
     const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -26,81 +27,11 @@ mod tcp {
     const TCP_CONGESTION: i32 = 13;
     const TCP_CC_INFO: i32 = 26;
 
-    struct Upper<'a> {
-        tcp: &'a mut TcpLayer,
-    }
-
-    impl Transports for Upper<'_> {
-        fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery {
-            if datagram.protocol == 6 {
-                self.tcp.deliver(now, datagram)
-            } else {
-                Delivery::ProtocolUnreachable
-            }
-        }
-
-        fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) {
-            if error.quoted_protocol == 6 {
-                self.tcp.icmp_error(now, error);
-            }
-        }
-    }
-
-    struct Endpoint {
-        ip: Ipv4Layer,
-        tcp: TcpLayer,
-    }
-
-    impl Endpoint {
-        fn new(addr: Ipv4Addr, mac_last: u8, algorithm: &str) -> Endpoint {
-            let mut sysctls = Sysctls::default();
-            sysctls.tcp.congestion_control = algorithm.into();
-            let config = StackConfig {
-                interface: InterfaceConfig {
-                    name: "eth0".into(),
-                    ifindex: 2,
-                    mac: [2, 0, 0, 0, 0, mac_last],
-                    mtu: 1500,
-                    addr,
-                    prefix_len: 24,
-                    gateway: None,
-                },
-                sysctls,
-                random_seed: u64::from(mac_last) * 77,
-            };
-            Endpoint {
-                ip: Ipv4Layer::new(&config),
-                tcp: TcpLayer::new(&config),
-            }
-        }
-
-        fn flush(&mut self, now: Instant) -> Vec<Vec<u8>> {
-            self.tcp.transmit_queued(now, &mut self.ip);
-            let mut frames = Vec::new();
-            while let Some(frame) = self.ip.poll_transmit(now) {
-                frames.push(frame);
-            }
-            frames
-        }
-
-        fn receive(&mut self, now: Instant, frame: &[u8]) {
-            let mut upper = Upper { tcp: &mut self.tcp };
-            self.ip
-                .handle_frame(now, frame, RxMeta::default(), &mut upper);
-        }
-
-        fn poll_at(&self) -> Option<Instant> {
-            [self.ip.poll_at(), self.tcp.poll_at()]
-                .into_iter()
-                .flatten()
-                .min()
-        }
-
-        fn run_timers(&mut self, now: Instant) {
-            let mut upper = Upper { tcp: &mut self.tcp };
-            self.ip.handle_timeout(now, &mut upper);
-            self.tcp.handle_timeout(now);
-        }
+    fn endpoint(addr: Ipv4Addr, mac_last: u8, algorithm: &str) -> Endpoint {
+        let mut sysctls = Sysctls::default();
+        sysctls.tcp.congestion_control = algorithm.into();
+        let seed = u64::from(mac_last) * 77;
+        Endpoint::new(&link_config(addr, mac_last, sysctls, seed))
     }
 
     /// The path: client → server through a bottleneck, server → client at line rate.
@@ -118,7 +49,7 @@ mod tcp {
         path: Path,
         start: Instant,
         busy_until: Instant,
-        queue: Vec<(Instant, usize, Vec<u8>)>,
+        queue: InFlight,
         dropped: u64,
     }
 
@@ -135,7 +66,7 @@ mod tcp {
         fn send(&mut self, now: Instant, to: usize, frame: Vec<u8>) {
             let delay = self.delay(now);
             if to == 0 {
-                self.queue.push((now + delay, to, frame));
+                self.queue.push(now + delay, to, frame);
                 return;
             }
             let rate = self.path.rate_bits_per_second;
@@ -147,25 +78,7 @@ mod tcp {
             }
             let serialisation = Duration::from_nanos(frame.len() as u64 * 8 * 1_000_000_000 / rate);
             self.busy_until = self.busy_until.max(now) + serialisation;
-            self.queue.push((self.busy_until + delay, to, frame));
-        }
-
-        fn next_delivery(&self) -> Option<Instant> {
-            self.queue.iter().map(|(at, _, _)| *at).min()
-        }
-
-        fn due(&mut self, now: Instant) -> Vec<(usize, Vec<u8>)> {
-            let mut due = Vec::new();
-            let mut index = 0;
-            while index < self.queue.len() {
-                if self.queue[index].0 <= now {
-                    due.push(self.queue.swap_remove(index));
-                } else {
-                    index += 1;
-                }
-            }
-            due.sort_by_key(|(at, _, _)| *at);
-            due.into_iter().map(|(_, to, frame)| (to, frame)).collect()
+            self.queue.push(self.busy_until + delay, to, frame);
         }
     }
 
@@ -230,15 +143,15 @@ mod tcp {
     /// virtual time, observing the client after every event.
     fn transfer(algorithm: &str, path: Path, bytes: usize, limit: Duration) -> Run {
         let mut endpoints = [
-            Endpoint::new(CLIENT, 2, algorithm),
-            Endpoint::new(SERVER, 1, algorithm),
+            endpoint(CLIENT, 2, algorithm),
+            endpoint(SERVER, 1, algorithm),
         ];
         let start = Instant::from_millis(50_000);
         let mut link = Link {
             path,
             start,
             busy_until: start,
-            queue: Vec::new(),
+            queue: InFlight::default(),
             dropped: 0,
         };
         let mut now = start;
@@ -341,19 +254,11 @@ mod tcp {
                     now.saturating_since(start),
                 ));
             }
-            let next = [
-                link.next_delivery(),
-                endpoints[0].poll_at(),
-                endpoints[1].poll_at(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let Some(next) = next else {
+            let Some(next) = link.queue.next_event(&endpoints) else {
                 break;
             };
             now = now.max(next);
-            for (to, frame) in link.due(now) {
+            for (to, frame) in link.queue.due(now) {
                 endpoints[to].receive(now, &frame);
             }
             for endpoint in &mut endpoints {
@@ -506,6 +411,14 @@ mod tcp {
         assert_ne!(mode(last), Mode::Unknown);
     }
 
+    /// The first observation after slow start ended (ssthresh no longer "infinite").
+    fn slow_start_exit(run: &Run) -> &Observation {
+        run.observations
+            .iter()
+            .find(|o| o.ssthresh < 0x7fff_ffff)
+            .expect("slow start never ended")
+    }
+
     #[test]
     fn cubic_hystart_leaves_slow_start_before_any_loss() {
         let path = Path {
@@ -514,11 +427,7 @@ mod tcp {
         };
         let run = transfer("cubic", path, 3_000_000, Duration::from_secs(30));
         assert!(run.received == run.sent, "bytes differ");
-        let exit = run
-            .observations
-            .iter()
-            .find(|o| o.ssthresh < 0x7fff_ffff)
-            .expect("slow start never ended");
+        let exit = slow_start_exit(&run);
         assert_eq!(exit.total_retrans, 0);
         assert_eq!(run.dropped, 0);
         // HyStart stopped slow start near the path's BDP (25 segments) plus the queue it
@@ -542,11 +451,7 @@ mod tcp {
         let run = transfer("reno", path, 2_000_000, Duration::from_secs(60));
         assert!(run.received == run.sent, "bytes differ");
         assert!(run.dropped > 0);
-        let exit = run
-            .observations
-            .iter()
-            .find(|o| o.ssthresh < 0x7fff_ffff)
-            .expect("slow start never ended");
+        let exit = slow_start_exit(&run);
         // Reno's slow start ends only on loss.
         assert!(exit.total_retrans > 0 || run.dropped > 0);
     }
@@ -562,24 +467,7 @@ mod tcp {
         let mut sysctls = Sysctls::default();
         sysctls.tcp.congestion_control = "bbr".into();
         sysctls.tcp.allowed_congestion_control = "reno bbr".into();
-        let config = StackConfig {
-            interface: InterfaceConfig {
-                name: "eth0".into(),
-                ifindex: 2,
-                mac: [2, 0, 0, 0, 0, 2],
-                mtu: 1500,
-                addr: CLIENT,
-                prefix_len: 24,
-                gateway: None,
-            },
-            sysctls,
-            random_seed: 1,
-        };
-        let endpoint = Endpoint {
-            ip: Ipv4Layer::new(&config),
-            tcp: TcpLayer::new(&config),
-        };
-        let Endpoint { ip, mut tcp } = endpoint;
+        let Endpoint { ip, mut tcp } = Endpoint::new(&link_config(CLIENT, 2, sysctls, 1));
         let now = Instant::from_millis(1);
         let id = tcp.socket(Credentials::default());
         let endpoint_name = |tcp: &mut TcpLayer, len| {
@@ -646,10 +534,7 @@ mod tcp {
         let path = TEN_MBIT;
         // A short cubic transfer, then the same connection switched: bbr_init runs (gains
         // of STARTUP, the handshake's min_rtt), the window stays.
-        let mut endpoints = [
-            Endpoint::new(CLIENT, 2, "cubic"),
-            Endpoint::new(SERVER, 1, "cubic"),
-        ];
+        let mut endpoints = [endpoint(CLIENT, 2, "cubic"), endpoint(SERVER, 1, "cubic")];
         let _ = path;
         let now = Instant::from_millis(10);
         let listener = endpoints[1].tcp.socket(Credentials::default());

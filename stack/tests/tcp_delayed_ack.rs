@@ -34,6 +34,20 @@ mod tcp {
         peer_next.wrapping_add(3)
     }
 
+    /// An established connection after two request/reply rounds 1 ms apart: the first
+    /// reply is acknowledged at once (quick ACKs), the second's ACK is held back (pingpong
+    /// mode). Returns (socket, our next, peer next, port), as `established` does.
+    fn delaying_acks(script: &mut Script) -> (stack::socket::SocketId, u32, u32, u16) {
+        let (id, mut our_next, mut peer_next, port) = established(script);
+        peer_next = request_reply(script, id, &mut our_next, peer_next, port);
+        script.sent_one();
+        script.recv(id, 10).unwrap();
+        script.advance(1);
+        peer_next = request_reply(script, id, &mut our_next, peer_next, port);
+        assert!(script.sent().is_empty());
+        (id, our_next, peer_next, port)
+    }
+
     #[test]
     fn a_reply_within_the_ack_timeout_enters_pingpong_mode() {
         let mut script = Script::new();
@@ -72,13 +86,7 @@ mod tcp {
     #[test]
     fn the_timer_fires_on_a_jiffy_and_leaves_pingpong_mode() {
         let mut script = Script::new();
-        let (id, mut our_next, mut peer_next, port) = established(&mut script);
-        peer_next = request_reply(&mut script, id, &mut our_next, peer_next, port);
-        script.sent_one();
-        script.recv(id, 10).unwrap();
-        script.advance(1);
-        peer_next = request_reply(&mut script, id, &mut our_next, peer_next, port);
-        assert!(script.sent().is_empty());
+        let (id, _, peer_next, _) = delaying_acks(&mut script);
         // ato is TCP_ATO_MIN, 10 jiffies: the timer is due at the 10th tick (the reply came
         // 1 ms after a tick, so 39 ms later).
         script.advance(38);
@@ -175,13 +183,7 @@ mod tcp {
     #[test]
     fn an_old_segment_restarts_quick_ack_mode() {
         let mut script = Script::new();
-        let (id, mut our_next, mut peer_next, port) = established(&mut script);
-        peer_next = request_reply(&mut script, id, &mut our_next, peer_next, port);
-        script.sent_one();
-        script.recv(id, 10).unwrap();
-        script.advance(1);
-        peer_next = request_reply(&mut script, id, &mut our_next, peer_next, port);
-        assert!(script.sent().is_empty());
+        let (id, our_next, peer_next, port) = delaying_acks(&mut script);
         assert_eq!(script.getsockopt_int(id, SOL_TCP, TCP_QUICKACK), Ok(0));
         // The reply again: our ACK was lost. tcp_data_queue: "A retransmit, 2nd most common
         // case. Force an immediate ack." (tcp_enter_quickack_mode leaves pingpong mode.)

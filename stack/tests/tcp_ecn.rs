@@ -7,11 +7,9 @@ mod tcp_harness;
 /// Named `tcp_ecn` so `cargo test -p ipshim-stack tcp_ecn` selects every script here.
 mod tcp_ecn {
     use super::tcp_harness::*;
-    use stack::ipv4::InboundDatagram;
-    use stack::tcp::{OutSegment, TcpLayer};
-    use stack::transport::{Delivery, IcmpError, Transports};
+    use stack::tcp::OutSegment;
     use stack::wire::checksum;
-    use stack::{Errno, RxMeta, SocketId, Sysctls};
+    use stack::{Errno, SocketId, Sysctls};
 
     const ECE: u8 = 0x40;
     const CWR: u8 = 0x80;
@@ -25,18 +23,6 @@ mod tcp_ecn {
     const TCP_NODELAY: i32 = 1;
     const TCPI_OPT_ECN: u8 = 8;
     const TCPI_OPT_ECN_SEEN: u8 = 16;
-
-    struct TcpOnly<'a> {
-        tcp: &'a mut TcpLayer,
-    }
-
-    impl Transports for TcpOnly<'_> {
-        fn deliver(&mut self, now: stack::Instant, datagram: &InboundDatagram<'_>) -> Delivery {
-            self.tcp.deliver(now, datagram)
-        }
-
-        fn icmp_error(&mut self, _now: stack::Instant, _error: &IcmpError<'_>) {}
-    }
 
     fn script_with_ecn(ecn: u8, fallback: bool) -> Script {
         let mut sysctls = Sysctls::default();
@@ -52,13 +38,21 @@ mod tcp_ecn {
         bytes[24..26].copy_from_slice(&[0, 0]);
         let sum = checksum::checksum(&bytes[14..34]);
         bytes[24..26].copy_from_slice(&sum.to_be_bytes());
-        let mut upper = TcpOnly {
-            tcp: &mut script.tcp,
-        };
-        script
-            .net
-            .ip
-            .handle_frame(script.now, &bytes, RxMeta::default(), &mut upper);
+        script.deliver_frame(&bytes);
+    }
+
+    /// The peer's DATA at SEQ acknowledging ACK, to PORT, in a frame whose TOS carries `ecn`.
+    fn deliver_data_with_ecn(
+        script: &mut Script,
+        port: u16,
+        (seq, ack): (u32, u32),
+        data: &[u8],
+        ecn: u8,
+    ) {
+        let segment = PeerSegment::new(ACK, seq, ack)
+            .addressed_to(port)
+            .data(data);
+        deliver_with_ecn(script, &segment, ecn);
     }
 
     /// What the stack queued, with each segment's TOS.
@@ -146,13 +140,7 @@ mod tcp_ecn {
             assert_eq!(tos, 0x10);
         }
         // ECT data from the peer: ECN seen; the ACK is Not-ECT.
-        deliver_with_ecn(
-            &mut script,
-            &PeerSegment::new(ACK, peer_next, our_next + 5)
-                .addressed_to(port)
-                .data(b"echo"),
-            ECT_0,
-        );
+        deliver_data_with_ecn(&mut script, port, (peer_next, our_next + 5), b"echo", ECT_0);
         let (ack, tos) = one_with_tos(&mut script);
         assert!(ack.is(ACK) && ack.flags & ECE == 0);
         assert_eq!(tos & 3, NOT_ECT);
@@ -250,13 +238,7 @@ mod tcp_ecn {
         let mut script = script_with_ecn(1, true);
         let (id, our_next, peer_next, port, _) = open(&mut script, ECE);
         // A CE-marked segment: acknowledged at once, with ECE.
-        deliver_with_ecn(
-            &mut script,
-            &PeerSegment::new(ACK, peer_next, our_next)
-                .addressed_to(port)
-                .data(b"marked"),
-            CE,
-        );
+        deliver_data_with_ecn(&mut script, port, (peer_next, our_next), b"marked", CE);
         let (ack, tos) = one_with_tos(&mut script);
         assert_eq!(ack.flags & (ECE | CWR), ECE);
         assert_eq!(tos, NOT_ECT);
@@ -266,11 +248,11 @@ mod tcp_ecn {
         assert_eq!(data.flags & (ECE | CWR), ECE);
         assert_eq!(tos, ECT_0);
         // Unmarked data does not stop it.
-        deliver_with_ecn(
+        deliver_data_with_ecn(
             &mut script,
-            &PeerSegment::new(ACK, peer_next + 6, our_next + 5)
-                .addressed_to(port)
-                .data(b"more"),
+            port,
+            (peer_next + 6, our_next + 5),
+            b"more",
             ECT_0,
         );
         let sent = sent_with_tos(&mut script);
@@ -356,11 +338,11 @@ mod tcp_ecn {
         let (data, _) = one_with_tos(&mut script);
         assert_eq!(data.flags & ECE, 0);
         // CE on data that arrives out of order (tcp_data_queue_ofo) demands CWR too.
-        deliver_with_ecn(
+        deliver_data_with_ecn(
             &mut script,
-            &PeerSegment::new(ACK, peer_next + 10, our_next + 1)
-                .addressed_to(port)
-                .data(b"later"),
+            port,
+            (peer_next + 10, our_next + 1),
+            b"later",
             CE,
         );
         let (ack, _) = one_with_tos(&mut script);
@@ -372,13 +354,7 @@ mod tcp_ecn {
     fn reset_carries_ece_while_demanded() {
         let mut script = script_with_ecn(1, true);
         let (id, our_next, peer_next, port, _) = open(&mut script, ECE);
-        deliver_with_ecn(
-            &mut script,
-            &PeerSegment::new(ACK, peer_next, our_next)
-                .addressed_to(port)
-                .data(b"marked"),
-            CE,
-        );
+        deliver_data_with_ecn(&mut script, port, (peer_next, our_next), b"marked", CE);
         let _ = script.sent();
         // close() with unread data sends a reset (tcp_close), built like any other segment
         // by tcp_transmit_skb: Not-ECT, ECE while a CWR is demanded.

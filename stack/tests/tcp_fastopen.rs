@@ -76,9 +76,9 @@ mod tcp_fastopen {
         )
     }
 
-    /// Linux's SYN-ACK options plus a Fast Open option (None: a request's answer without one).
-    fn synack_options(segment: PeerSegment, tsecr: u32, cookie: Option<&[u8]>) -> PeerSegment {
-        let mut segment = segment.linux_syn_options(900, tsecr);
+    /// SEGMENT with a Fast Open option carrying COOKIE (empty: a request) and two NOPs after
+    /// it, as Linux lays it out; None leaves it without one.
+    fn with_cookie_option(mut segment: PeerSegment, cookie: Option<&[u8]>) -> PeerSegment {
         if let Some(cookie) = cookie {
             segment
                 .options
@@ -87,6 +87,17 @@ mod tcp_fastopen {
             segment.options.extend_from_slice(&[1, 1]);
         }
         segment
+    }
+
+    /// The server's SYN-ACK to the client's SYN: sequence SEQ, acknowledging the SYN and
+    /// ACKED - 1 bytes of its data, Linux's SYN-ACK options echoing TSECR, plus a Fast Open
+    /// option (None: a request's answer without one).
+    fn synack(syn: &Sent, seq: u32, acked: u32, tsecr: u32, cookie: Option<&[u8]>) -> PeerSegment {
+        let segment = PeerSegment::new(SYN | ACK, seq, syn.seq.wrapping_add(acked))
+            .coming_from(SERVER_PORT)
+            .addressed_to(syn.source_port)
+            .linux_syn_options(900, tsecr);
+        with_cookie_option(segment, cookie)
     }
 
     fn client_fail(info: &[u8]) -> u8 {
@@ -113,13 +124,7 @@ mod tcp_fastopen {
             Err(Errno::EALREADY)
         );
         let tsval = syn.timestamps.unwrap().0;
-        script.deliver(&synack_options(
-            PeerSegment::new(SYN | ACK, 5000, syn.seq.wrapping_add(1))
-                .coming_from(SERVER_PORT)
-                .addressed_to(syn.source_port),
-            tsval,
-            Some(&LINUX_COOKIE),
-        ));
+        script.deliver(&synack(&syn, 5000, 1, tsval, Some(&LINUX_COOKIE)));
         let ack = script.sent_one();
         assert!(ack.is(ACK));
         assert_eq!(client_fail(&script.tcp_info(id, 104)), 1);
@@ -137,13 +142,7 @@ mod tcp_fastopen {
         assert!(syn.is(SYN));
         assert_eq!(syn.payload, b"world");
         assert_eq!(cookie.unwrap().value(), &LINUX_COOKIE);
-        script.deliver(&synack_options(
-            PeerSegment::new(SYN | ACK, 7000, syn.seq.wrapping_add(6))
-                .coming_from(SERVER_PORT)
-                .addressed_to(syn.source_port),
-            syn.timestamps.unwrap().0,
-            None,
-        ));
+        script.deliver(&synack(&syn, 7000, 6, syn.timestamps.unwrap().0, None));
         let ack = script.sent_one();
         assert!(ack.is(ACK));
         assert_eq!(ack.seq, syn.seq.wrapping_add(6));
@@ -168,13 +167,7 @@ mod tcp_fastopen {
             let cookie = cookie.unwrap();
             assert_eq!(cookie.len, 0);
             assert_eq!(cookie.experimental, *experimental, "round {round}");
-            script.deliver(&synack_options(
-                PeerSegment::new(SYN | ACK, 5000, syn.seq.wrapping_add(1))
-                    .coming_from(SERVER_PORT)
-                    .addressed_to(syn.source_port),
-                syn.timestamps.unwrap().0,
-                None,
-            ));
+            script.deliver(&synack(&syn, 5000, 1, syn.timestamps.unwrap().0, None));
             assert!(script.sent_one().is(ACK));
         }
     }
@@ -206,10 +199,10 @@ mod tcp_fastopen {
             Err(Errno::EINPROGRESS)
         );
         let (syn, _) = one_with_cookie(&mut script);
-        script.deliver(&synack_options(
-            PeerSegment::new(SYN | ACK, 5000, syn.seq.wrapping_add(1))
-                .coming_from(SERVER_PORT)
-                .addressed_to(syn.source_port),
+        script.deliver(&synack(
+            &syn,
+            5000,
+            1,
             syn.timestamps.unwrap().0,
             Some(&LINUX_COOKIE),
         ));
@@ -221,24 +214,25 @@ mod tcp_fastopen {
         assert_eq!((data.ack, data.payload.as_slice()), (5001, &b"hello"[..]));
     }
 
+    /// A nonblocking sendmsg(MSG_FASTOPEN) of "hello" with the cookie cached: all five bytes
+    /// go in the SYN. The socket and that SYN.
+    fn sent_hello_in_the_syn(script: &mut Script) -> (SocketId, Sent) {
+        let id = script.socket();
+        assert_eq!(
+            fast_open_send(script, id, b"hello", MSG_FASTOPEN | MSG_DONTWAIT),
+            Ok(5)
+        );
+        let (syn, _) = one_with_cookie(script);
+        (id, syn)
+    }
+
     /// A SYN-ACK that acknowledges only the SYN: the data is sent again at once
     /// (tcpi_fastopen_client_fail = TFO_DATA_NOT_ACKED).
     #[test]
     fn unacknowledged_syn_data_is_sent_again() {
         let mut script = script_with_fastopen(1 | 4);
-        let id = script.socket();
-        assert_eq!(
-            fast_open_send(&mut script, id, b"hello", MSG_FASTOPEN | MSG_DONTWAIT),
-            Ok(5)
-        );
-        let (syn, _) = one_with_cookie(&mut script);
-        script.deliver(&synack_options(
-            PeerSegment::new(SYN | ACK, 5000, syn.seq.wrapping_add(1))
-                .coming_from(SERVER_PORT)
-                .addressed_to(syn.source_port),
-            syn.timestamps.unwrap().0,
-            None,
-        ));
+        let (id, syn) = sent_hello_in_the_syn(&mut script);
+        script.deliver(&synack(&syn, 5000, 1, syn.timestamps.unwrap().0, None));
         let again = script.sent_one();
         assert_eq!(again.seq, syn.seq.wrapping_add(1));
         assert_eq!(again.payload, b"hello");
@@ -253,24 +247,13 @@ mod tcp_fastopen {
     #[test]
     fn retransmitted_syn_is_plain() {
         let mut script = script_with_fastopen(1 | 4);
-        let id = script.socket();
-        assert_eq!(
-            fast_open_send(&mut script, id, b"hello", MSG_FASTOPEN | MSG_DONTWAIT),
-            Ok(5)
-        );
-        let (syn, _) = one_with_cookie(&mut script);
+        let (id, syn) = sent_hello_in_the_syn(&mut script);
         assert_eq!(syn.payload, b"hello");
         script.advance(1_000);
         let (again, cookie) = one_with_cookie(&mut script);
         assert!(again.is(SYN));
         assert_eq!((again.seq, again.payload.len(), cookie), (syn.seq, 0, None));
-        script.deliver(&synack_options(
-            PeerSegment::new(SYN | ACK, 5000, syn.seq.wrapping_add(1))
-                .coming_from(SERVER_PORT)
-                .addressed_to(syn.source_port),
-            again.timestamps.unwrap().0,
-            None,
-        ));
+        script.deliver(&synack(&syn, 5000, 1, again.timestamps.unwrap().0, None));
         let data = script.sent_one();
         assert_eq!(
             (data.seq, data.payload.as_slice()),
@@ -388,17 +371,12 @@ mod tcp_fastopen {
     }
 
     fn peer_syn(seq: u32, source_port: u16, cookie: Option<&[u8]>, data: &[u8]) -> PeerSegment {
-        let mut syn = PeerSegment::new(SYN, seq, 0)
+        let syn = PeerSegment::new(SYN, seq, 0)
             .coming_from(source_port)
             .addressed_to(SERVER_PORT)
             .linux_syn_options(100, 0)
             .data(data);
-        if let Some(cookie) = cookie {
-            syn.options.extend_from_slice(&[34, 2 + cookie.len() as u8]);
-            syn.options.extend_from_slice(cookie);
-            syn.options.extend_from_slice(&[1, 1]);
-        }
-        syn
+        with_cookie_option(syn, cookie)
     }
 
     /// The server: a cookie request gets Linux's cookie for this key; a SYN with it and data

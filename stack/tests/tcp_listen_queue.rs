@@ -47,15 +47,37 @@ mod tcp {
         sent
     }
 
+    /// The peer's SYN from CLIENT_PORT (sequence 100) and the SYN-ACK it got.
+    fn request(script: &mut Script, client_port: u16) -> Sent {
+        script.deliver(&syn(client_port, 100));
+        syn_ack(script)
+    }
+
+    /// The handshake's last ACK from CLIENT_PORT, for the SYN-ACK ANSWER to its SYN of
+    /// sequence 100.
+    fn final_ack(client_port: u16, answer: &Sent) -> PeerSegment {
+        ack(client_port, 101, answer.seq.wrapping_add(1))
+    }
+
+    /// Clients 6000 and 6001 complete their handshakes, interleaved with client 6002's SYN
+    /// as a busy listener sees them; the SYN-ACK 6002 got.
+    fn two_established_and_a_third_requested(script: &mut Script) -> Sent {
+        let first = request(script, 6000);
+        let second = request(script, 6001);
+        script.deliver(&final_ack(6000, &first));
+        let third = request(script, 6002);
+        script.deliver(&final_ack(6001, &second));
+        third
+    }
+
     #[test]
     fn syns_beyond_the_accept_queue_are_dropped() {
         let mut script = script_with(1, false);
         let listener = listening(&mut script, 1);
         // "len > max": a backlog of 1 holds two established connections.
         for client in 0..2u16 {
-            script.deliver(&syn(6000 + client, 100));
-            let answer = syn_ack(&mut script);
-            script.deliver(&ack(6000 + client, 101, answer.seq.wrapping_add(1)));
+            let answer = request(&mut script, 6000 + client);
+            script.deliver(&final_ack(6000 + client, &answer));
             assert!(script.sent().is_empty());
         }
         script.deliver(&syn(6002, 100));
@@ -65,40 +87,30 @@ mod tcp {
         assert_eq!(counters.listen_drops, 1);
         // With room again the retransmitted SYN is answered.
         assert!(script.tcp.accept(listener).is_ok());
-        script.deliver(&syn(6002, 100));
-        syn_ack(&mut script);
+        request(&mut script, 6002);
     }
 
     #[test]
     fn listen_again_changes_the_backlog_and_somaxconn_clamps_it() {
         let mut script = script_with(1, false);
         let listener = listening(&mut script, 0);
-        script.deliver(&syn(6000, 100));
-        let answer = syn_ack(&mut script);
-        script.deliver(&ack(6000, 101, answer.seq.wrapping_add(1)));
+        let answer = request(&mut script, 6000);
+        script.deliver(&final_ack(6000, &answer));
         script.deliver(&syn(6001, 100));
         assert!(script.sent().is_empty(), "backlog 0 holds one connection");
         // listen() again on a listener only changes sk_max_ack_backlog; a negative backlog
         // is somaxconn.
         script.tcp.listen(listener, -1).unwrap();
-        script.deliver(&syn(6001, 100));
-        syn_ack(&mut script);
+        request(&mut script, 6001);
     }
 
     #[test]
     fn final_ack_on_a_full_accept_queue_is_dropped_and_the_synack_retransmitted() {
         let mut script = script_with(1, false);
         let listener = listening(&mut script, 1);
-        script.deliver(&syn(6000, 100));
-        let first = syn_ack(&mut script);
-        script.deliver(&syn(6001, 100));
-        let second = syn_ack(&mut script);
-        script.deliver(&ack(6000, 101, first.seq.wrapping_add(1)));
-        script.deliver(&syn(6002, 100));
-        let third = syn_ack(&mut script);
-        script.deliver(&ack(6001, 101, second.seq.wrapping_add(1)));
+        let third = two_established_and_a_third_requested(&mut script);
         // Two wait for accept(): the third final ACK finds the queue full.
-        script.deliver(&ack(6002, 101, third.seq.wrapping_add(1)));
+        script.deliver(&final_ack(6002, &third));
         assert!(script.sent().is_empty(), "dropped without an answer");
         assert_eq!(script.tcp.counters().listen_overflows, 1);
         // The request stays and its SYN-ACK comes again after 1 s (TCP_TIMEOUT_INIT).
@@ -110,7 +122,7 @@ mod tcp {
         assert_eq!(again.destination_port, 6002);
         // The peer acknowledges it again; once accept() made room it is taken.
         script.tcp.accept(listener).unwrap();
-        script.deliver(&ack(6002, 101, third.seq.wrapping_add(1)));
+        script.deliver(&final_ack(6002, &third));
         assert!(script.sent().is_empty());
         script.tcp.accept(listener).unwrap();
         script.tcp.accept(listener).unwrap();
@@ -121,15 +133,8 @@ mod tcp {
     fn abort_on_overflow_resets_the_final_ack() {
         let mut script = script_with(1, true);
         let listener = listening(&mut script, 1);
-        script.deliver(&syn(6000, 100));
-        let first = syn_ack(&mut script);
-        script.deliver(&syn(6001, 100));
-        let second = syn_ack(&mut script);
-        script.deliver(&ack(6000, 101, first.seq.wrapping_add(1)));
-        script.deliver(&syn(6002, 100));
-        let third = syn_ack(&mut script);
-        script.deliver(&ack(6001, 101, second.seq.wrapping_add(1)));
-        script.deliver(&ack(6002, 101, third.seq.wrapping_add(1)).data(b"hello"));
+        let third = two_established_and_a_third_requested(&mut script);
+        script.deliver(&final_ack(6002, &third).data(b"hello"));
         // tcp_v4_send_reset for an ACK: RST at the ACK's number, no ACK flag.
         let reset = script.sent_one();
         assert_eq!(reset.flags, RST);
@@ -151,8 +156,7 @@ mod tcp {
     fn synack_retries_back_off_from_one_second() {
         let mut script = script_with(1, false);
         let _listener = listening(&mut script, 5);
-        script.deliver(&syn(6000, 100));
-        let first = syn_ack(&mut script);
+        let first = request(&mut script, 6000);
         let start = script.now;
         let mut times = Vec::new();
         for _ in 0..70 {
@@ -198,8 +202,7 @@ mod tcp {
         let _listener = listening(&mut script, 8);
         // qlen 9 > backlog 8 would send cookies after this; nine requests, none answered.
         for client in 0..9u16 {
-            script.deliver(&syn(6000 + client, 100));
-            syn_ack(&mut script);
+            request(&mut script, 6000 + client);
         }
         let mut per_client = [0u32; 9];
         for _ in 0..70 {
@@ -217,8 +220,7 @@ mod tcp {
         // whose SYN-ACKs the peer blackholed: 5 5 5 5 2 2 2 2 2.
         assert_eq!(per_client, [5, 5, 5, 5, 2, 2, 2, 2, 2]);
         // The queue is empty again: a new SYN gets an ordinary SYN-ACK.
-        script.deliver(&syn(6010, 100));
-        syn_ack(&mut script);
+        request(&mut script, 6010);
     }
 
     #[test]
@@ -292,13 +294,11 @@ mod tcp {
         // Two requests fill a SYN queue of backlog 1 ("qlen > max"); the third SYN gets a
         // cookie.
         for client in 0..2u16 {
-            script.deliver(&syn(6000 + client, 100));
-            syn_ack(&mut script);
+            request(&mut script, 6000 + client);
         }
-        script.deliver(&syn(6002, 100));
-        let cookie = syn_ack(&mut script);
+        let cookie = request(&mut script, 6002);
         assert_eq!(script.tcp.counters().syncookies_sent, 1);
-        script.deliver(&ack(6002, 101, cookie.seq.wrapping_add(1)));
+        script.deliver(&final_ack(6002, &cookie));
         assert!(script.sent().is_empty());
         let (_, peer) = script.tcp.accept(listener).unwrap();
         assert_eq!(peer.port(), 6002);
@@ -309,8 +309,7 @@ mod tcp {
         let mut script = script_with(0, false);
         let _listener = listening(&mut script, 1);
         for client in 0..2u16 {
-            script.deliver(&syn(6000 + client, 100));
-            syn_ack(&mut script);
+            request(&mut script, 6000 + client);
         }
         script.deliver(&syn(6002, 100));
         assert!(script.sent().is_empty());
@@ -343,20 +342,18 @@ mod tcp {
     fn valid_cookie_on_a_full_accept_queue_is_dropped_silently() {
         let mut script = script_with(2, false);
         let listener = listening(&mut script, 0);
-        script.deliver(&syn(6000, 100));
-        let first = syn_ack(&mut script);
-        script.deliver(&syn(6001, 100));
-        let second = syn_ack(&mut script);
-        script.deliver(&ack(6000, 101, first.seq.wrapping_add(1)));
+        let first = request(&mut script, 6000);
+        let second = request(&mut script, 6001);
+        script.deliver(&final_ack(6000, &first));
         assert!(script.sent().is_empty());
         // tcp_v4_syn_recv_sock refuses: LISTENOVERFLOWS, no reset, nothing kept.
-        script.deliver(&ack(6001, 101, second.seq.wrapping_add(1)));
+        script.deliver(&final_ack(6001, &second));
         assert!(script.sent().is_empty());
         assert_eq!(script.tcp.counters().listen_overflows, 1);
         script.tcp.accept(listener).unwrap();
         assert_eq!(script.tcp.accept(listener), Err(Errno::EAGAIN));
         // Its next ACK (the peer believes it is connected) is let in once there is room.
-        script.deliver(&ack(6001, 101, second.seq.wrapping_add(1)));
+        script.deliver(&final_ack(6001, &second));
         let (_, peer) = script.tcp.accept(listener).unwrap();
         assert_eq!(peer.port(), 6001);
     }

@@ -6,10 +6,12 @@
 
 mod common;
 
+use common::{host_stack_with, root, sockaddr};
+
 use core::time::Duration;
 
 use stack::async_watch::AsyncKind;
-use stack::{Credentials, Errno, Instant, InterfaceConfig, Stack, StackConfig, Sysctls};
+use stack::{Errno, Instant, Stack, Sysctls};
 
 const SOCK_STREAM: i32 = 1;
 const SOL_SOCKET: i32 = 1;
@@ -19,41 +21,12 @@ const SOL_IP: i32 = 0;
 const IP_BIND_ADDRESS_NO_PORT: i32 = 24;
 const LOOPBACK: [u8; 4] = [127, 0, 0, 1];
 
-fn root() -> Credentials {
-    Credentials {
-        cap_net_raw: true,
-        cap_net_bind_service: true,
-        cap_net_admin: true,
-        in_ping_group: true,
-    }
-}
-
-fn sockaddr(addr: [u8; 4], port: u16) -> Vec<u8> {
-    let mut bytes = vec![0u8; 16];
-    bytes[0..2].copy_from_slice(&2u16.to_ne_bytes());
-    bytes[2..4].copy_from_slice(&port.to_be_bytes());
-    bytes[4..8].copy_from_slice(&addr);
-    bytes
-}
-
 fn stack_with_range(seed: u64, range: (u16, u16)) -> Stack {
     let sysctls = Sysctls {
         ip_local_port_range: range,
         ..Default::default()
     };
-    Stack::new(StackConfig {
-        interface: InterfaceConfig {
-            name: "eth0".into(),
-            ifindex: 2,
-            mac: common::OUR_MAC,
-            mtu: 1500,
-            addr: common::OURS,
-            prefix_len: 24,
-            gateway: Some(common::PEER),
-        },
-        sysctls,
-        random_seed: seed,
-    })
+    host_stack_with(seed, sysctls)
 }
 
 fn now() -> Instant {

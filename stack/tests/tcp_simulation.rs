@@ -11,89 +11,18 @@ mod tcp {
     use core::net::{Ipv4Addr, SocketAddrV4};
     use core::time::Duration;
 
-    use stack::ipv4::{InboundDatagram, Ipv4Layer};
     use stack::socket::{poll_bits, RecvArgs, SendArgs, Shutdown, SocketId};
     use stack::tcp::TcpLayer;
-    use stack::transport::{Delivery, IcmpError, Transports};
-    use stack::{Credentials, Errno, Instant, InterfaceConfig, RxMeta, StackConfig, Sysctls};
+    use stack::{Credentials, Errno, Instant, Sysctls};
+
+    use crate::tcp_harness::link::{link_config, InFlight, LinkEndpoint as Endpoint};
 
     const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
     const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
     const SERVER_PORT: u16 = 7007;
 
-    struct Upper<'a> {
-        tcp: &'a mut TcpLayer,
-    }
-
-    impl Transports for Upper<'_> {
-        fn deliver(&mut self, now: Instant, datagram: &InboundDatagram<'_>) -> Delivery {
-            if datagram.protocol == 6 {
-                self.tcp.deliver(now, datagram)
-            } else {
-                Delivery::ProtocolUnreachable
-            }
-        }
-
-        fn icmp_error(&mut self, now: Instant, error: &IcmpError<'_>) {
-            if error.quoted_protocol == 6 {
-                self.tcp.icmp_error(now, error);
-            }
-        }
-    }
-
-    struct Endpoint {
-        ip: Ipv4Layer,
-        tcp: TcpLayer,
-    }
-
-    impl Endpoint {
-        fn new(addr: Ipv4Addr, mac_last: u8, seed: u64) -> Endpoint {
-            let config = StackConfig {
-                interface: InterfaceConfig {
-                    name: "eth0".into(),
-                    ifindex: 2,
-                    mac: [2, 0, 0, 0, 0, mac_last],
-                    mtu: 1500,
-                    addr,
-                    prefix_len: 24,
-                    gateway: None,
-                },
-                sysctls: Sysctls::default(),
-                random_seed: seed,
-            };
-            Endpoint {
-                ip: Ipv4Layer::new(&config),
-                tcp: TcpLayer::new(&config),
-            }
-        }
-
-        fn flush(&mut self, now: Instant) -> Vec<Vec<u8>> {
-            self.tcp.transmit_queued(now, &mut self.ip);
-            let mut frames = Vec::new();
-            while let Some(frame) = self.ip.poll_transmit(now) {
-                frames.push(frame);
-            }
-            frames
-        }
-
-        fn receive(&mut self, now: Instant, frame: &[u8]) {
-            let mut upper = Upper { tcp: &mut self.tcp };
-            self.ip
-                .handle_frame(now, frame, RxMeta::default(), &mut upper);
-        }
-
-        fn poll_at(&self) -> Option<Instant> {
-            [self.ip.poll_at(), self.tcp.poll_at()]
-                .into_iter()
-                .flatten()
-                .min()
-        }
-
-        fn run_timers(&mut self, now: Instant) {
-            let mut upper = Upper { tcp: &mut self.tcp };
-            self.ip.handle_timeout(now, &mut upper);
-            self.tcp.handle_timeout(now);
-        }
+    fn endpoint(addr: Ipv4Addr, mac_last: u8, seed: u64) -> Endpoint {
+        Endpoint::new(&link_config(addr, mac_last, Sysctls::default(), seed))
     }
 
     /// SplitMix64, the link's own generator.
@@ -139,7 +68,7 @@ mod tcp {
         /// One-way delay.
         delay: Duration,
         /// (delivery time, destination endpoint, frame), unordered.
-        queue: Vec<(Instant, usize, Vec<u8>)>,
+        queue: InFlight,
         frames: u64,
     }
 
@@ -210,27 +139,8 @@ mod tcp {
                         self.dice.below(3 * self.delay.as_micros() as u64 + 1),
                     );
                 }
-                self.queue.push((now + delay, to, frame));
+                self.queue.push(now + delay, to, frame);
             }
-        }
-
-        fn next_delivery(&self) -> Option<Instant> {
-            self.queue.iter().map(|(at, _, _)| *at).min()
-        }
-
-        /// Frames due at `now`, in delivery-time order.
-        fn due(&mut self, now: Instant) -> Vec<(usize, Vec<u8>)> {
-            let mut due: Vec<(Instant, usize, Vec<u8>)> = Vec::new();
-            let mut index = 0;
-            while index < self.queue.len() {
-                if self.queue[index].0 <= now {
-                    due.push(self.queue.swap_remove(index));
-                } else {
-                    index += 1;
-                }
-            }
-            due.sort_by_key(|(at, _, _)| *at);
-            due.into_iter().map(|(_, to, frame)| (to, frame)).collect()
         }
     }
 
@@ -348,14 +258,14 @@ mod tcp {
         algorithm: &[u8],
     ) -> Outcome {
         let mut endpoints = [
-            Endpoint::new(CLIENT, 2, seed ^ 0xc1),
-            Endpoint::new(SERVER, 1, seed ^ 0x5e),
+            endpoint(CLIENT, 2, seed ^ 0xc1),
+            endpoint(SERVER, 1, seed ^ 0x5e),
         ];
         let mut link = Link {
             dice: Dice(seed),
             impairments,
             delay: Duration::from_millis(5),
-            queue: Vec::new(),
+            queue: InFlight::default(),
             frames: 0,
         };
         let start = Instant::from_millis(10_000);
@@ -408,15 +318,7 @@ mod tcp {
                     link.send(now, 1 - from, frame);
                 }
             }
-            let next = [
-                link.next_delivery(),
-                endpoints[0].poll_at(),
-                endpoints[1].poll_at(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let Some(next) = next else {
+            let Some(next) = link.queue.next_event(&endpoints) else {
                 break;
             };
             assert!(
@@ -425,7 +327,7 @@ mod tcp {
                 deadline.saturating_since(start)
             );
             now = now.max(next);
-            for (to, frame) in link.due(now) {
+            for (to, frame) in link.queue.due(now) {
                 endpoints[to].receive(now, &frame);
             }
             for endpoint in &mut endpoints {

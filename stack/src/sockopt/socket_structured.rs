@@ -295,6 +295,38 @@ pub fn attach_classic_program(
     Ok(())
 }
 
+/// The program a reuseport group runs (reuse->prog): the latest any member attached, whose
+/// SO_ATTACH_REUSEPORT_CBPF `sequence` is the highest. TCP's listener groups and UDP's
+/// port groups both ask this.
+pub fn latest_reuseport_program<'a>(
+    members: impl IntoIterator<Item = &'a SocketOptions>,
+) -> Option<Arc<Program>> {
+    members
+        .into_iter()
+        .filter_map(|options| options.reuseport_program.clone())
+        .max_by_key(|(sequence, _)| *sequence)
+        .map(|(_, program)| program)
+}
+
+/// reuseport_detach_prog over a group: `take_program` removes a member's program (true when
+/// it held one) and runs for every member, so the program goes whichever member attached it.
+/// ENOENT when none held one, EINVAL instead for a socket without SO_REUSEPORT.
+pub fn detach_group_program(
+    members: impl IntoIterator<Item = crate::socket::SocketId>,
+    reuse_port: bool,
+    mut take_program: impl FnMut(crate::socket::SocketId) -> bool,
+) -> Result<(), Errno> {
+    let mut removed = false;
+    for member in members {
+        removed |= take_program(member);
+    }
+    match (removed, reuse_port) {
+        (true, _) => Ok(()),
+        (false, true) => Err(Errno::ENOENT),
+        (false, false) => Err(Errno::EINVAL),
+    }
+}
+
 /// sk_detach_filter: EPERM when locked, ENOENT without a filter.
 pub fn detach_filter(options: &mut SocketOptions) -> Result<(), Errno> {
     if options.filter_locked {

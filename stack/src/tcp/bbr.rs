@@ -854,17 +854,7 @@ mod tests {
     }
 
     fn window() -> Window {
-        Window {
-            cwnd: 10,
-            ssthresh: INFINITE_SSTHRESH,
-            cwnd_count: 0,
-            cwnd_clamp: u32::MAX,
-            prior_cwnd: 0,
-            app_limited_mark: None,
-            pacing_rate: u64::MAX,
-            max_pacing_rate: u64::MAX,
-            pacing_status: PacingStatus::None,
-        }
+        Window::for_test(10, INFINITE_SSTHRESH)
     }
 
     #[test]

@@ -530,8 +530,15 @@ impl TcpLayer {
                 }
             }
         }
+        // tcp_close: a FIN_WAIT2 whose tcp_fin_time fits TCP_TIMEWAIT_LEN becomes a record.
+        let record = (connection.state == State::FinWait2)
+            .then(|| connection.fin_wait2_close_timeout())
+            .flatten();
         if let Ok(socket) = self.sockets.get_mut(id) {
             socket.orphaned = true;
+        }
+        if let Some(timeout) = record {
+            self.enter_fin_wait2_record(now, id, timeout);
         }
     }
 
@@ -573,6 +580,29 @@ impl TcpLayer {
         );
         self.time_wait.insert(tuple, entry);
         self.connection_closed(id);
+    }
+
+    /// tcp_time_wait(sk, TCP_FIN_WAIT2, tmo): the orphan's record waits `timeout` for the
+    /// peer's FIN (`timewait.rs`).
+    pub(super) fn enter_fin_wait2_record(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        timeout: core::time::Duration,
+    ) {
+        let Some(tuple) = self
+            .sockets
+            .get(id)
+            .ok()
+            .and_then(TcpSocket::connection)
+            .map(|connection| (connection.local, connection.remote))
+        else {
+            return;
+        };
+        self.enter_time_wait(now, id);
+        if let Some(entry) = self.time_wait.get_mut(&tuple) {
+            entry.enter_fin_wait2(now, timeout);
+        }
     }
 
     /// inet_getname(peer = 0).

@@ -133,6 +133,25 @@ pub struct Window {
     pub pacing_status: PacingStatus,
 }
 
+#[cfg(test)]
+impl Window {
+    /// A window of `cwnd` segments and `ssthresh`, with no clamp, no pacing rate chosen yet
+    /// and nothing else set: where the algorithms' unit tests start.
+    pub(crate) fn for_test(cwnd: u32, ssthresh: u32) -> Window {
+        Window {
+            cwnd,
+            ssthresh,
+            cwnd_count: 0,
+            cwnd_clamp: u32::MAX,
+            prior_cwnd: 0,
+            app_limited_mark: None,
+            pacing_rate: u64::MAX,
+            max_pacing_rate: u64::MAX,
+            pacing_status: PacingStatus::None,
+        }
+    }
+}
+
 /// struct rate_sample, as tcp_ack hands it to cong_control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateSample {
@@ -329,17 +348,7 @@ mod tests {
     use super::*;
 
     fn window(cwnd: u32, ssthresh: u32) -> Window {
-        Window {
-            cwnd,
-            ssthresh,
-            cwnd_count: 0,
-            cwnd_clamp: u32::MAX,
-            prior_cwnd: 0,
-            app_limited_mark: None,
-            pacing_rate: u64::MAX,
-            max_pacing_rate: u64::MAX,
-            pacing_status: PacingStatus::None,
-        }
+        Window::for_test(cwnd, ssthresh)
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl TcpLayer {
             return Delivery::Consumed;
         }
         if self.time_wait.contains_key(&tuple) {
-            if let Some(isn) = self.time_wait_input(now, tuple, &segment) {
+            if let Some(isn) = self.time_wait_input(now, tuple, &segment, datagram) {
                 self.listen_input(now, tuple, &segment, datagram, Some(isn));
             }
             return Delivery::Consumed;
@@ -140,6 +140,7 @@ impl TcpLayer {
                 }
             }
             Reaction::TimeWait => self.enter_time_wait(now, id),
+            Reaction::FinWait2Record(timeout) => self.enter_fin_wait2_record(now, id, timeout),
             Reaction::Closed => self.connection_closed(id),
         }
     }
@@ -150,6 +151,7 @@ impl TcpLayer {
         now: Instant,
         tuple: FourTuple,
         segment: &Repr<'_>,
+        datagram: &InboundDatagram<'_>,
     ) -> Option<Seq> {
         let entry = self.time_wait.get_mut(&tuple)?;
         match entry.input(now, segment) {
@@ -160,6 +162,11 @@ impl TcpLayer {
                 None
             }
             TimeWaitAction::Kill => {
+                self.remove_time_wait(tuple);
+                None
+            }
+            TimeWaitAction::Reset => {
+                self.send_reset_reply(segment, datagram);
                 self.remove_time_wait(tuple);
                 None
             }

@@ -488,13 +488,7 @@ impl TcpLayer {
         }
         let no_cookie =
             sysctl & TFO_SERVER_COOKIE_NOT_REQD != 0 || socket.settings.more.fastopen_no_cookie;
-        let keys = socket
-            .settings
-            .more
-            .fastopen_key
-            .as_deref()
-            .and_then(Keys::from_bytes)
-            .or_else(|| self.fastopen.keys.clone());
+        let keys = self.fastopen_keys(socket);
         let exp = offered.is_some_and(|cookie| cookie.experimental);
         let with_exp = |cookie: Option<FastOpenCookie>| {
             cookie.map(|mut cookie| {
@@ -573,6 +567,18 @@ impl TcpLayer {
             queues.ready.push_back(child);
         }
         listener.wakeups.readable += 1;
+    }
+
+    /// The keys a listener's cookies come from: its own TCP_FASTOPEN_KEY, else the
+    /// namespace's (tcp_fastopen_cookie_gen: tcp_fastopen_get_ctx, else the net's context).
+    fn fastopen_keys(&self, listener: &TcpSocket) -> Option<Keys> {
+        listener
+            .settings
+            .more
+            .fastopen_key
+            .as_deref()
+            .and_then(Keys::from_bytes)
+            .or_else(|| self.fastopen.keys.clone())
     }
 
     /// tcp_fastopen_queue_check: max_qlen (TCP_FASTOPEN) set, and fewer Fast Open children
@@ -679,13 +685,7 @@ impl TcpLayer {
         server: SocketAddrV4,
     ) -> Option<Vec<u8>> {
         let socket = self.sockets.get(listener).ok()?;
-        let keys = socket
-            .settings
-            .more
-            .fastopen_key
-            .as_deref()
-            .and_then(Keys::from_bytes)
-            .or_else(|| self.fastopen.keys.clone())?;
+        let keys = self.fastopen_keys(socket)?;
         keys.primary_cookie(*client.ip(), *server.ip())
             .map(|cookie| cookie.value().to_vec())
     }

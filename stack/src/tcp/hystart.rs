@@ -138,15 +138,8 @@ mod tests {
 
     fn window(cwnd: u32) -> Window {
         Window {
-            cwnd,
-            ssthresh: INFINITE_SSTHRESH,
-            cwnd_count: 0,
-            cwnd_clamp: u32::MAX,
-            prior_cwnd: 0,
-            app_limited_mark: None,
             pacing_rate: 0,
-            max_pacing_rate: u64::MAX,
-            pacing_status: PacingStatus::None,
+            ..Window::for_test(cwnd, INFINITE_SSTHRESH)
         }
     }
 

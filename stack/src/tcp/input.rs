@@ -31,6 +31,9 @@ pub enum Reaction {
     ResetReply,
     /// The connection entered TIME_WAIT.
     TimeWait,
+    /// An orphan's FIN was acked: it becomes a TIME_WAIT record in substate FIN_WAIT2 for
+    /// this long (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo), `timewait.rs`).
+    FinWait2Record(Duration),
     /// The connection is over (reset, last ACK of LAST_ACK).
     Closed,
 }
@@ -331,10 +334,16 @@ impl Connection {
             self.arm_keepalive(now);
             reaction = Reaction::Established;
         } else {
+            let was_fin_wait1 = self.state == State::FinWait1;
             match self.process_ack(now, segment, out) {
                 AckOutcome::Accepted => {}
                 AckOutcome::Discard => return Reaction::Nothing,
                 AckOutcome::Finished(finished) => return finished,
+            }
+            if was_fin_wait1 {
+                if let Some(timeout) = self.fin_wait2_record_timeout(segment) {
+                    return Reaction::FinWait2Record(timeout);
+                }
             }
         }
         // The segment passed validation and tcp_ack: tcp_ack_snd_check follows its data.

@@ -422,16 +422,7 @@ impl TcpLayer {
         // tcp_v4_syn_recv_sock: "if (sk_acceptq_is_full(sk)) goto exit_overflow"; for a
         // cookie nothing stays behind.
         if accept_full {
-            self.counters.listen_overflows += 1;
-            self.counters.listen_drops += 1;
-            if let Some(listener) = self
-                .sockets
-                .get_mut(listener_id)
-                .ok()
-                .and_then(TcpSocket::listener_mut)
-            {
-                listener.overflows += 1;
-            }
+            self.count_accept_overflow(listener_id);
             return CookieVerdict::Dropped;
         }
         // The SYN as the cookie remembers it (cookie_tcp_reqsk_alloc): the table's MSS, and
@@ -516,16 +507,7 @@ impl TcpLayer {
         if !acceptable {
             return false;
         }
-        self.counters.listen_overflows += 1;
-        self.counters.listen_drops += 1;
-        if let Some(listener) = self
-            .sockets
-            .get_mut(parent)
-            .ok()
-            .and_then(TcpSocket::listener_mut)
-        {
-            listener.overflows += 1;
-        }
+        self.count_accept_overflow(parent);
         if !self.sysctls.tcp.abort_on_overflow {
             if let Some(connection) = self
                 .sockets
@@ -550,6 +532,21 @@ impl TcpLayer {
         }
         self.connection_closed(child);
         true
+    }
+
+    /// A final ACK (or a valid cookie) that found the accept queue full: ListenOverflows and
+    /// ListenDrops (tcp_v4_syn_recv_sock's exit_overflow), and the listener's own count.
+    fn count_accept_overflow(&mut self, listener_id: SocketId) {
+        self.counters.listen_overflows += 1;
+        self.counters.listen_drops += 1;
+        if let Some(listener) = self
+            .sockets
+            .get_mut(listener_id)
+            .ok()
+            .and_then(TcpSocket::listener_mut)
+        {
+            listener.overflows += 1;
+        }
     }
 
     /// reqsk_timer_handler's max_syn_ack_retries for a request of `listener_id`: the

@@ -130,10 +130,11 @@ impl TcpLayer {
         group: &[SocketId],
         datagram: &InboundDatagram<'_>,
     ) -> Option<SocketId> {
-        let (_, program) = group
-            .iter()
-            .filter_map(|&id| self.sockets.get(id).ok()?.options.reuseport_program.clone())
-            .max_by_key(|(sequence, _)| *sequence)?;
+        let program = socket_structured::latest_reuseport_program(
+            group
+                .iter()
+                .filter_map(|&id| Some(&self.sockets.get(id).ok()?.options)),
+        )?;
         let header_len = datagram
             .payload
             .get(12)
@@ -187,17 +188,11 @@ impl TcpLayer {
         if !members.contains(&id) {
             members.push(id);
         }
-        let mut removed = false;
-        for member in members {
-            if let Ok(socket) = self.sockets.get_mut(member) {
-                removed |= socket.options.reuseport_program.take().is_some();
-            }
-        }
-        match (removed, reuse_port) {
-            (true, _) => Ok(()),
-            (false, true) => Err(Errno::ENOENT),
-            (false, false) => Err(Errno::EINVAL),
-        }
+        socket_structured::detach_group_program(members, reuse_port, |member| {
+            self.sockets
+                .get_mut(member)
+                .is_ok_and(|socket| socket.options.reuseport_program.take().is_some())
+        })
     }
 
     /// Takes `id` off its port's listeners as reuseport_detach_sock leaves socks[]: the

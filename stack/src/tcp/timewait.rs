@@ -18,6 +18,11 @@ pub struct TimeWaitEntry {
     pub ts_offset: u32,
     /// The last window advertised, already scaled down (tw_rcv_wnd >> tw_rcv_wscale).
     pub window: u16,
+    /// tw_rcv_wnd in bytes: the FIN_WAIT2 substate's tcp_in_window bound.
+    pub rcv_wnd: u32,
+    /// tw_substate TCP_FIN_WAIT2: an orphan whose FIN was acked, waiting for the peer's FIN
+    /// (tcp_rcv_state_process / tcp_close → tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)).
+    pub fin_wait2: bool,
     pub expires: Instant,
     pub ttl: Option<u8>,
     pub tos: u8,
@@ -30,13 +35,64 @@ pub enum TimeWaitAction {
     Nothing,
     /// Answer with an ACK (TCP_TW_ACK).
     Ack,
+    /// Answer with a reset built from the segment and forget the record (TCP_TW_RST: new
+    /// data or a SYN in the FIN_WAIT2 substate).
+    Reset,
     /// A reset at RCV.NXT ends TIME_WAIT early (net.ipv4.tcp_rfc1337 = 0).
     Kill,
     /// A new SYN may open a new connection; its ISN must be past ours (TCP_TW_SYN).
     NewSyn { isn: Seq },
 }
 
+/// tcp_in_window: the segment starts at RCV.NXT, or overlaps the window, or is an empty
+/// segment at its right edge.
+fn in_window(seq: Seq, end_seq: Seq, start: Seq, end: Seq) -> bool {
+    if seq == start {
+        return true;
+    }
+    if end_seq.gt(start) && seq.lt(end) {
+        return true;
+    }
+    seq == end && seq == end_seq
+}
+
+impl Connection {
+    /// tcp_rcv_state_process, FIN_WAIT1 → FIN_WAIT2 for an orphan: unless the segment carries
+    /// a FIN (or new data, which aborts), and tcp_fin_time is at most TCP_TIMEWAIT_LEN, the
+    /// socket becomes a TIME_WAIT record in substate FIN_WAIT2 at once, for tcp_fin_time.
+    pub fn fin_wait2_record_timeout(&self, segment: &Repr<'_>) -> Option<core::time::Duration> {
+        if self.state != super::state::State::FinWait2 || !self.orphaned || segment.has(flags::FIN)
+        {
+            return None;
+        }
+        let seq = Seq(segment.seq);
+        let end_seq = seq.add(segment.sequence_len());
+        if end_seq != seq && end_seq.gt(self.rcv_nxt) {
+            return None;
+        }
+        self.fin_wait2_close_timeout()
+    }
+
+    /// tcp_close with the connection already in FIN_WAIT2 (and tcp_rcv_state_process): the
+    /// record's lifetime tcp_fin_time when it is at most TCP_TIMEWAIT_LEN; longer waits stay
+    /// on the socket's keepalive timer.
+    pub fn fin_wait2_close_timeout(&self) -> Option<core::time::Duration> {
+        let fin_timeout = self.settings.tunables.fin_timeout;
+        let wait = self
+            .settings
+            .more
+            .fin_wait2_timeout(fin_timeout, self.rtt.rto())?;
+        (wait <= TIME_WAIT_LEN).then_some(wait)
+    }
+}
+
 impl TimeWaitEntry {
+    /// The record becomes the FIN_WAIT2 substate, expiring after `timeout` (tcp_fin_time).
+    pub fn enter_fin_wait2(&mut self, now: Instant, timeout: core::time::Duration) {
+        self.fin_wait2 = true;
+        self.expires = now + timeout;
+    }
+
     pub fn from_connection(connection: &Connection, now: Instant) -> TimeWaitEntry {
         TimeWaitEntry {
             local: connection.local,
@@ -46,7 +102,11 @@ impl TimeWaitEntry {
             timestamps: connection.timestamps,
             ts_recent: connection.ts_recent,
             ts_offset: connection.ts_offset,
+            // tcp_time_wait: "tw_rcv_wnd = tcp_receive_window(tp)", what is left of the
+            // window last offered; tcp_v4_timewait_ack sends it >> tw_rcv_wscale.
             window: (connection.receive_window() >> connection.rcv_wscale).min(65535) as u16,
+            rcv_wnd: connection.receive_window(),
+            fin_wait2: false,
             expires: now + TIME_WAIT_LEN,
             ttl: connection.settings.ttl,
             tos: connection.settings.tos,
@@ -60,6 +120,9 @@ impl TimeWaitEntry {
         let timestamp = segment.options.timestamps.filter(|_| self.timestamps);
         let paws_reject = timestamp
             .is_some_and(|(value, _)| (value.wrapping_sub(self.ts_recent) as i32) < 0 && !rst);
+        if self.fin_wait2 {
+            return self.fin_wait2_input(now, segment, paws_reject);
+        }
         if !paws_reject && seq == self.rcv_nxt && (seq == end_seq || rst) {
             // In window: only a reset or a bare ACK can be here.
             if rst {
@@ -91,6 +154,45 @@ impl TimeWaitEntry {
         if paws_reject || segment.has(flags::ACK) {
             self.expires = now + TIME_WAIT_LEN;
         }
+        TimeWaitAction::Ack
+    }
+
+    /// tcp_timewait_state_process for tw_substate TCP_FIN_WAIT2: "just repeat all the checks
+    /// of tcp_rcv_state_process()".
+    fn fin_wait2_input(
+        &mut self,
+        now: Instant,
+        segment: &Repr<'_>,
+        paws_reject: bool,
+    ) -> TimeWaitAction {
+        let seq = Seq(segment.seq);
+        let end_seq = seq.add(segment.sequence_len());
+        let window_end = self.rcv_nxt.add(self.rcv_wnd);
+        // Out of window: ACK (tcp_timewait_check_oow_rate_limit).
+        if paws_reject || !in_window(seq, end_seq, self.rcv_nxt, window_end) {
+            return TimeWaitAction::Ack;
+        }
+        if segment.has(flags::RST) {
+            return TimeWaitAction::Kill;
+        }
+        if segment.has(flags::SYN) && !seq.lt(self.rcv_nxt) {
+            return TimeWaitAction::Reset;
+        }
+        // A duplicate ACK, or a segment without ACK: nothing.
+        if !segment.has(flags::ACK) || !end_seq.gt(self.rcv_nxt) || end_seq == seq {
+            return TimeWaitAction::Nothing;
+        }
+        // New data after the half-duplex close, or a FIN not at RCV.NXT: reset.
+        if !segment.has(flags::FIN) || end_seq != self.rcv_nxt.add(1) {
+            return TimeWaitAction::Reset;
+        }
+        // "FIN arrived, enter true time-wait state."
+        self.fin_wait2 = false;
+        self.rcv_nxt = end_seq;
+        if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
+            self.ts_recent = value;
+        }
+        self.expires = now + TIME_WAIT_LEN;
         TimeWaitAction::Ack
     }
 

@@ -6,6 +6,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::ipv4::InboundDatagram;
 use crate::socket::SocketId;
+use crate::sockopt::socket_structured;
 use crate::stack::ip_proto;
 use crate::time::Instant;
 use crate::transport::Delivery;
@@ -383,17 +384,11 @@ impl UdpLayer {
         group: &[&PortBinding],
         input: &ReuseportInput<'_>,
     ) -> Option<SocketId> {
-        let (_, program) = group
-            .iter()
-            .filter_map(|b| {
-                self.sockets
-                    .get(b.owner)
-                    .ok()?
-                    .options
-                    .reuseport_program
-                    .clone()
-            })
-            .max_by_key(|(sequence, _)| *sequence)?;
+        let program = socket_structured::latest_reuseport_program(
+            group
+                .iter()
+                .filter_map(|b| Some(&self.sockets.get(b.owner).ok()?.options)),
+        )?;
         let device = self.filter_device();
         // bpf_user_rnd_u32 draws from its own per-CPU state: a fixed draw here keeps
         // lookups free of side effects.

@@ -95,17 +95,11 @@ impl UdpLayer {
                     .map(|binding| binding.owner),
             );
         }
-        let mut removed = false;
-        for member in members {
-            if let Ok(socket) = self.sockets.get_mut(member) {
-                removed |= socket.options.reuseport_program.take().is_some();
-            }
-        }
-        match (removed, reuse_port) {
-            (true, _) => Ok(()),
-            (false, true) => Err(Errno::ENOENT),
-            (false, false) => Err(Errno::EINVAL),
-        }
+        socket_structured::detach_group_program(members, reuse_port, |member| {
+            self.sockets
+                .get_mut(member)
+                .is_ok_and(|socket| socket.options.reuseport_program.take().is_some())
+        })
     }
 
     /// What a filter needs to know about the interface.
@@ -208,11 +202,7 @@ pub(super) fn run_reuseport_program(
     udp: &[u8],
     device: &FilterDevice,
 ) -> u32 {
-    let seed = u32::from(datagram.ident).wrapping_mul(0x9e37_79b9)
-        ^ udp
-            .iter()
-            .fold(0u32, |hash, &byte| hash.rotate_left(5) ^ u32::from(byte));
-    run_over_datagram(program, datagram, udp, device, UDP_HEADER_LEN, &mut || seed)
+    run_transport_reuseport_program(program, datagram, udp, UDP_HEADER_LEN, device)
 }
 
 /// run_bpf_filter for another transport's reuseport group (TCP's listeners): the packet with

@@ -6,7 +6,7 @@
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use stack::wire::checksum;
-use stack::{InterfaceConfig, Stack, StackConfig, Sysctls};
+use stack::{Credentials, InterfaceConfig, Stack, StackConfig, Sysctls};
 
 pub const OUR_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
 pub const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -15,6 +15,11 @@ pub const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 
 /// The shim world's host: eth0 (ifindex 2), 198.18.0.2/24, gateway 198.18.0.1, Linux defaults.
 pub fn host_stack(seed: u64) -> Stack {
+    host_stack_with(seed, Sysctls::default())
+}
+
+/// The same host with other sysctls.
+pub fn host_stack_with(seed: u64, sysctls: Sysctls) -> Stack {
     Stack::new(StackConfig {
         interface: InterfaceConfig {
             name: "eth0".into(),
@@ -25,9 +30,28 @@ pub fn host_stack(seed: u64) -> Stack {
             prefix_len: 24,
             gateway: Some(PEER),
         },
-        sysctls: Sysctls::default(),
+        sysctls,
         random_seed: seed,
     })
+}
+
+/// A caller with every capability the stack checks.
+pub fn root() -> Credentials {
+    Credentials {
+        cap_net_raw: true,
+        cap_net_bind_service: true,
+        cap_net_admin: true,
+        in_ping_group: true,
+    }
+}
+
+/// A struct sockaddr_in (16 bytes, AF_INET in host order, port in network order).
+pub fn sockaddr(addr: [u8; 4], port: u16) -> Vec<u8> {
+    let mut bytes = vec![0u8; 16];
+    bytes[0..2].copy_from_slice(&2u16.to_ne_bytes());
+    bytes[2..4].copy_from_slice(&port.to_be_bytes());
+    bytes[4..8].copy_from_slice(&addr);
+    bytes
 }
 
 /// A UDP segment with a correct checksum (RFC 768: 0 is sent as 0xffff).

@@ -14,6 +14,8 @@ use stack::wire::checksum;
 use stack::wire::tcp::{flags, Repr};
 use stack::{Credentials, Instant, InterfaceConfig, RxMeta, StackConfig, Sysctls};
 
+pub mod link;
+
 pub const OURS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 pub const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 pub const PEER_PORT: u16 = 5555;
@@ -309,20 +311,20 @@ impl Script {
     }
 
     pub fn deliver_from(&mut self, src: Ipv4Addr, segment: &PeerSegment) {
-        let bytes = frame(src, OURS, &segment.bytes(src, OURS));
-        let mut upper = TcpOnly { tcp: &mut self.tcp };
-        self.net
-            .ip
-            .handle_frame(self.now, &bytes, RxMeta::default(), &mut upper);
+        self.deliver_frame(&frame(src, OURS, &segment.bytes(src, OURS)));
     }
 
     /// Raw TCP bytes (any content, checksum as given) from `src`, inside a valid IPv4 frame.
     pub fn deliver_segment_bytes(&mut self, src: Ipv4Addr, segment: &[u8]) {
-        let bytes = frame(src, OURS, segment);
+        self.deliver_frame(&frame(src, OURS, segment));
+    }
+
+    /// A whole Ethernet frame, built by the test (a TOS of its own, say), through IPv4.
+    pub fn deliver_frame(&mut self, bytes: &[u8]) {
         let mut upper = TcpOnly { tcp: &mut self.tcp };
         self.net
             .ip
-            .handle_frame(self.now, &bytes, RxMeta::default(), &mut upper);
+            .handle_frame(self.now, bytes, RxMeta::default(), &mut upper);
     }
 
     /// An ICMP error from the peer quoting `about` (IP header + the first 8 TCP bytes).
@@ -349,10 +351,7 @@ impl Script {
         bytes[14 + 11] = 0;
         let sum = checksum::checksum(&bytes[14..34]);
         bytes[14 + 10..14 + 12].copy_from_slice(&sum.to_be_bytes());
-        let mut upper = TcpOnly { tcp: &mut self.tcp };
-        self.net
-            .ip
-            .handle_frame(self.now, &bytes, RxMeta::default(), &mut upper);
+        self.deliver_frame(&bytes);
     }
 
     /// Everything the stack queued since the last call, parsed.
