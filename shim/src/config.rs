@@ -359,7 +359,7 @@ fn read_boot_id() -> Option<u128> {
     u128::from_str_radix(&hex, 16).ok()
 }
 
-/// net.ipv4.tcp_* and net.core.somaxconn (stack::tcp::TcpSysctls). Added by helper H.
+/// net.ipv4.tcp_* and net.core.somaxconn (stack::tcp::TcpSysctls).
 fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
     let ipv4 = |name: &str| format!("/proc/sys/net/ipv4/{name}");
     let read_triple = |name: &str, field: &mut (u32, u32, u32)| {
@@ -394,7 +394,7 @@ fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
     {
         tcp.congestion_control = String::from_utf8_lossy(&name).trim().to_string();
     }
-    // Added by helper N: TCP_CONGESTION's permission list, TCP_NOTSENT_LOWAT's default and
+    // TCP_CONGESTION's permission list, TCP_NOTSENT_LOWAT's default and
     // TCP_FASTOPEN_CONNECT's switch.
     if let Some(names) = CString::new(ipv4("tcp_allowed_congestion_control"))
         .ok()
@@ -404,7 +404,7 @@ fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
     }
     read_into(&ipv4("tcp_notsent_lowat"), &mut tcp.notsent_lowat);
     read_into(&ipv4("tcp_fastopen"), &mut tcp.fastopen);
-    // Added by helper F: the namespace's Fast Open key (root-only; unreadable: none).
+    // The namespace's Fast Open key (root-only; unreadable: none).
     if let Some(text) = CString::new(ipv4("tcp_fastopen_key"))
         .ok()
         .and_then(|path| sys::read_small_file(&path).ok())
@@ -412,20 +412,20 @@ fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
         tcp.fastopen_key = parse_fastopen_key(&String::from_utf8_lossy(&text));
     }
     read_into("/proc/sys/net/core/somaxconn", &mut tcp.somaxconn);
-    // Added by helper E: the listener's queues (SYN cookies, overflow).
+    // The listener's queues (SYN cookies, overflow).
     read_into(&ipv4("tcp_syncookies"), &mut tcp.syncookies);
     read_bool(&ipv4("tcp_abort_on_overflow"), &mut tcp.abort_on_overflow);
     read_into(&ipv4("tcp_max_syn_backlog"), &mut tcp.max_syn_backlog);
-    // Added by helper G: ECN (stack/src/tcp/ecn.rs).
+    // ECN (stack/src/tcp/ecn.rs).
     read_into(&ipv4("tcp_ecn"), &mut tcp.ecn);
-    // Added by helper D: loss recovery (stack/src/tcp/recovery.rs).
+    // Loss recovery (stack/src/tcp/recovery.rs).
     read_into(&ipv4("tcp_reordering"), &mut tcp.reordering);
     read_into(&ipv4("tcp_max_reordering"), &mut tcp.max_reordering);
     read_into(&ipv4("tcp_early_retrans"), &mut tcp.early_retrans);
     read_into(&ipv4("tcp_frto"), &mut tcp.frto);
     read_bool(&ipv4("tcp_dsack"), &mut tcp.dsack);
     read_bool(&ipv4("tcp_ecn_fallback"), &mut tcp.ecn_fallback);
-    // Added by helper A: the delayed-ACK engine (stack/src/tcp/delayed_ack.rs).
+    // The delayed-ACK engine (stack/src/tcp/delayed_ack.rs).
     read_into(&ipv4("tcp_pingpong_thresh"), &mut tcp.pingpong_thresh);
     read_into(&ipv4("tcp_comp_sack_nr"), &mut tcp.comp_sack_nr);
     read_into(&ipv4("tcp_comp_sack_delay_ns"), &mut tcp.comp_sack_delay_ns);

@@ -159,7 +159,7 @@ impl Core {
     /// Process frames waiting on the packet socket (bounded), then due timers.
     /// Returns how many frames it took off the packet socket.
     fn service(&mut self, now: Instant) -> u64 {
-        // TCP_INFO's "since the last ..." fields read the time of the latest call (helper N).
+        // TCP_INFO's "since the last ..." fields read the time of the latest call.
         self.stack.observe_time(now);
         let taken_before = self.device.frames_taken();
         let Core {

@@ -670,7 +670,7 @@ impl Stack {
     /// Where the instructions of a SO_ATTACH_FILTER / SO_ATTACH_REUSEPORT_CBPF value (a
     /// struct sock_fprog) are in the caller's memory: (address, bytes) when the kernel would
     /// copy them; None for every other call. The shim copies them and calls
-    /// `setsockopt_with_program` (helper J).
+    /// `setsockopt_with_program`.
     pub fn setsockopt_program_location(
         level: i32,
         name: i32,

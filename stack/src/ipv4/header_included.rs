@@ -1,7 +1,7 @@
 //! raw_send_hdrinc (net/ipv4/raw.c): a raw socket with IP_HDRINCL hands a whole IP packet;
 //! the kernel routes it by the address the caller gave sendto (or connected to), fills in the
 //! few fields it always owns, and puts it on the route as it is: no fragmentation, no options
-//! of the socket. (Added by helper R for raw sockets.)
+//! of the socket. (Used by raw sockets.)
 
 use core::net::Ipv4Addr;
 

@@ -2,7 +2,7 @@
 //! socket) and then keeps running the orphaned connections: queued data is still delivered,
 //! the FIN handshake completes. The stack lives in the process and dies with it, so the
 //! driver closes the sockets itself and runs the stack a little longer, until no connection
-//! has anything left to send (`unfinished`). Written by helper K; H owns the rest of tcp/.
+//! has anything left to send (`unfinished`).
 
 use super::layer::TcpLayer;
 use super::state::State;

@@ -1,6 +1,5 @@
 //! tcp_ioctl: the queue sizes (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD), the urgent mark (SIOCATMARK),
-//! and sock_gettstamp for a TCP socket (SIOCGSTAMP*). Written by helper K for the Stack's
-//! dispatch; H owns the rest of tcp/.
+//! and sock_gettstamp for a TCP socket (SIOCGSTAMP*).
 
 use super::layer::TcpLayer;
 use super::socket::Role;

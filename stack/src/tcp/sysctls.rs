@@ -63,7 +63,7 @@ pub struct TcpSysctls {
     /// net.ipv4.tcp_max_syn_backlog: without SYN cookies, the last quarter of it is kept
     /// for peers already proven alive (tcp_conn_request).
     pub max_syn_backlog: u32,
-    /// Loss recovery (`recovery.rs`, helper D): net.ipv4.tcp_reordering (the initial
+    /// Loss recovery (`recovery.rs`): net.ipv4.tcp_reordering (the initial
     /// tp->reordering, DupThresh), tcp_max_reordering, tcp_early_retrans (3 or 4: tail loss
     /// probes), tcp_frto (nonzero: F-RTO), tcp_dsack (D-SACK blocks sent and used).
     pub reordering: u32,

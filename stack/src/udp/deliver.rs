@@ -105,7 +105,7 @@ impl UdpLayer {
         let Ok(socket) = self.sockets.get_mut(id) else {
             return;
         };
-        // UDP_ENCAP (helper B): an ESP-in-UDP socket hands ESP and keepalives to IPsec.
+        // UDP_ENCAP: an ESP-in-UDP socket hands ESP and keepalives to IPsec.
         if super::options::encapsulation_consumes(&socket.udp, repr.payload) {
             self.counters.encapsulation_consumed += 1;
             return;
@@ -120,7 +120,7 @@ impl UdpLayer {
                 return;
             }
         }
-        // sk_filter_trim_cap(sk, skb, sizeof(struct udphdr)) (helper J, udp/filter.rs): 0
+        // sk_filter_trim_cap(sk, skb, sizeof(struct udphdr)) (udp/filter.rs): 0
         // drops (udp_drops_inc), a shorter length trims, never below the header.
         if let Some(program) = socket.options.filter.clone() {
             let udp_len = 8 + payload.len();
