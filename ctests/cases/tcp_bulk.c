@@ -63,39 +63,10 @@ int main(void)
     int fd = tr_socket(AF_INET, SOCK_STREAM, 0);
     tr_connect4(fd, PEER_ADDR, PORT_ECHO);
     tr_fcntl(fd, F_SETFL, O_NONBLOCK);
-    size_t sent = 0;
-    struct reader r = { .fd = fd, .hash = FNV_START };
+    struct echo_totals t = echo_nonblocking(fd, pattern, sizeof pattern, NONBLOCKING_TOTAL, 1);
+    size_t sent = t.sent;
+    struct reader r = { .fd = fd, .total = t.received, .hash = t.hash, .error = t.error };
     static unsigned char buf[1 << 16];
-    int shut = 0;
-    for (int rounds = 0; rounds < 200000 && r.total < NONBLOCKING_TOTAL; rounds++) {
-        struct pollfd p = { .fd = fd, .events = POLLIN | (sent < NONBLOCKING_TOTAL ? POLLOUT : 0) };
-        if (poll(&p, 1, 3000) <= 0)
-            break;
-        if (p.revents & POLLOUT) {
-            size_t offset = sent % sizeof pattern;
-            size_t n = sizeof pattern - offset;
-            if (n > NONBLOCKING_TOTAL - sent)
-                n = NONBLOCKING_TOTAL - sent;
-            ssize_t w = send(fd, pattern + offset, n, 0);
-            if (w > 0)
-                sent += (size_t)w;
-        }
-        if (sent == NONBLOCKING_TOTAL && !shut) {
-            shutdown(fd, SHUT_WR);
-            shut = 1;
-        }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) {
-                r.error = n < 0 ? errno : 0;
-                if (n == 0 || errno != EAGAIN)
-                    break;
-            } else {
-                r.hash = fnv_update(r.hash, buf, (size_t)n);
-                r.total += (size_t)n;
-            }
-        }
-    }
     printf("sent %zu bytes\n", sent);
     report("nonblocking", &r, NONBLOCKING_TOTAL);
     quiet_wait_revents(fd, POLLIN, POLLHUP, POLLHUP, 3000);

@@ -141,33 +141,9 @@ static void echo_transfer(int fd, const char *what)
 {
     int flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    size_t sent = 0, received = 0;
-    uint64_t hash = FNV_START;
-    static unsigned char buf[1 << 16];
-    for (int rounds = 0; rounds < 200000 && received < TRANSFER; rounds++) {
-        struct pollfd p = { .fd = fd, .events = POLLIN | (sent < TRANSFER ? POLLOUT : 0) };
-        if (poll(&p, 1, 3000) <= 0)
-            break;
-        if (p.revents & POLLOUT) {
-            size_t offset = sent % sizeof pattern;
-            size_t n = sizeof pattern - offset;
-            if (n > TRANSFER - sent)
-                n = TRANSFER - sent;
-            ssize_t w = send(fd, pattern + offset, n, 0);
-            if (w > 0)
-                sent += (size_t)w;
-        }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) {
-                if (n == 0 || errno != EAGAIN)
-                    break;
-            } else {
-                hash = fnv_update(hash, buf, (size_t)n);
-                received += (size_t)n;
-            }
-        }
-    }
+    struct echo_totals t = echo_nonblocking(fd, pattern, sizeof pattern, TRANSFER, 0);
+    size_t sent = t.sent, received = t.received;
+    uint64_t hash = t.hash;
     uint64_t want = FNV_START;
     for (size_t done = 0; done < TRANSFER; done += sizeof pattern)
         want = fnv_update(want, pattern, sizeof pattern);

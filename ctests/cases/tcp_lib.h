@@ -120,6 +120,55 @@ static uint64_t fnv_update(uint64_t hash, const void *data, size_t len)
 }
 #define FNV_START 0xcbf29ce484222325ULL
 
+/* What echo_nonblocking saw: bytes sent and received, the FNV-1a hash of what came back, and
+ * the errno of the last receive that returned nothing (0 for EOF). */
+struct echo_totals {
+    size_t sent, received;
+    uint64_t hash;
+    int error;
+};
+
+/* Sends `total` bytes of `pattern` (repeated) to an echo service over the nonblocking fd and
+ * reads them back, driven by poll (3 s without an event ends it); with shut_when_sent,
+ * shutdown(SHUT_WR) once every byte is queued. Prints nothing: the caller prints totals. */
+static struct echo_totals echo_nonblocking(int fd, const unsigned char *pattern,
+                                           size_t pattern_len, size_t total, int shut_when_sent)
+{
+    struct echo_totals t = { .hash = FNV_START };
+    static unsigned char buf[1 << 16];
+    int shut = 0;
+    for (int rounds = 0; rounds < 200000 && t.received < total; rounds++) {
+        struct pollfd p = { .fd = fd, .events = POLLIN | (t.sent < total ? POLLOUT : 0) };
+        if (poll(&p, 1, 3000) <= 0)
+            break;
+        if (p.revents & POLLOUT) {
+            size_t offset = t.sent % pattern_len;
+            size_t n = pattern_len - offset;
+            if (n > total - t.sent)
+                n = total - t.sent;
+            ssize_t w = send(fd, pattern + offset, n, 0);
+            if (w > 0)
+                t.sent += (size_t)w;
+        }
+        if (shut_when_sent && t.sent == total && !shut) {
+            shutdown(fd, SHUT_WR);
+            shut = 1;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) {
+                t.error = n < 0 ? errno : 0;
+                if (n == 0 || errno != EAGAIN)
+                    break;
+            } else {
+                t.hash = fnv_update(t.hash, buf, (size_t)n);
+                t.received += (size_t)n;
+            }
+        }
+    }
+    return t;
+}
+
 /* A listening socket on addr:port with SO_REUSEADDR (TIME_WAIT entries the kernel world's
  * host keeps from an earlier run must not make bind fail), printed. */
 static int tr_listener(const char *addr, unsigned port, int backlog)
