@@ -16,7 +16,8 @@ to labelled ISNs, timestamps as labelled clocks with their echo relation, option
 --tcp-mode exact|fold-acks|coarse, see ctests/wire/tcp-modes.txt), and a generic line for
 other protocols) except
 what legitimately differs between two runs (see ctests/README.md, "Wire mode"):
-  - IP identification: a label per flow (src, dst, protocol; for TCP also the ports) in order of first appearance,
+  - IP identification: a label per flow (src, dst, protocol; for TCP, UDP and UDP-Lite also
+    the ports) in order of first appearance,
     id#1, id#2, ...; fragments of one datagram and an ICMP error's quoted header get the label
     of the datagram they belong to; 0 stays 0 in a flow whose ids are all 0 (an id of 0 is a
     deliberate choice of a stack: ip_select_ident_segs for unconnected DF datagrams), and is
@@ -52,6 +53,8 @@ from decode import ipv4_datagram, ones_sum, payload_str, transport_checksum_ok, 
 from tcp import TcpDecoder, superseded_acks, tcp_summary  # noqa: E402
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
+# Protocols whose IP ids are keyed per port pair (Normaliser.flow_key): TCP, UDP, UDP-Lite.
+PORTED_PROTOCOLS = (6, 17, 136)
 # Topology names (scripts/lib/topology.sh): the same in both worlds, printed by role so a diff
 # reads easily.
 MAC_NAMES = {
@@ -148,8 +151,10 @@ class Normaliser:
         self.port_high = port_high
         # (src, dst, proto) -> {raw id: label number}
         self.id_labels = {}
-        # flows (src, dst, proto) with at least one non-zero id (found in pass 1)
+        # flows (flow_key) with at least one non-zero id (found in pass 1)
         self.counting_flows = set()
+        # (src, dst, proto, id) of a fragmented datagram -> the ports its first fragment carries
+        self.fragment_ports = {}
         # (src, dst, proto, id) -> {offset: bytes, "total": length once the last fragment is seen}
         self.fragments = {}
         # ICMP echo identifiers and payloads -> label number, in order of first appearance.
@@ -170,16 +175,26 @@ class Normaliser:
             flow[ident] = len(flow) + 1
         return f"id#{flow[ident]}"
 
-    @staticmethod
-    def flow_key(ip):
-        """The (src, dst, proto) an IP header's id belongs to, as ident() keys it; for TCP
-        also the ports: a TCP socket numbers its own segments (inet_sk(sk)->inet_id, a random
-        start per connection), so the labels of two connections do not depend on how their
-        segments interleave."""
+    def flow_key(self, ip):
+        """The flow an IP header's id belongs to, as ident() keys it: (src, dst, protocol), and
+        for TCP, UDP and UDP-Lite also the ports. ip_select_ident_segs gives a connected socket
+        its own counter with a random start (inet_id: tcp_v4_connect, ip4_datagram_connect), so
+        two sockets' ids are independent: keyed without ports, two traceroute probe sockets whose
+        random starts happened to meet printed as one id seen twice in one world only. With the
+        ports, a socket's labels do not depend on another socket's ids or on how their datagrams
+        interleave. A fragment after the first carries no ports: it takes its datagram's, noted
+        in pass 1 (collect_fragments)."""
         ihl = (ip[0] & 0x0F) * 4
-        if ip[9] == 6 and len(ip) >= ihl + 4 and struct.unpack("!H", ip[6:8])[0] & 0x1FFF == 0:
-            return (ip[12:16], ip[16:20], ip[9], ip[ihl:ihl + 4])
-        return (ip[12:16], ip[16:20], ip[9])
+        proto = ip[9]
+        base = (ip[12:16], ip[16:20], proto)
+        if proto not in PORTED_PROTOCOLS:
+            return base
+        ident, frag = struct.unpack("!HH", ip[4:8])
+        if frag & 0x1FFF == 0:
+            if len(ip) < ihl + 4:
+                return base
+            return base + (ip[ihl:ihl + 4],)
+        return base + (self.fragment_ports.get(base + (ident,)),)
 
     @staticmethod
     def label(table, key, prefix):
@@ -192,8 +207,21 @@ class Normaliser:
         label per distinct payload, so a reply shows whether it carries the request's bytes."""
         return f"{len(data)}:{self.label(self.echo_data, data, 'D')}"
 
+    def note_fragment_ports(self, frames):
+        """Pass 1a: the ports of each fragmented datagram, from its first fragment, so the
+        fragments after it (which carry no transport header) get the same flow_key."""
+        for frame, _ in frames:
+            ip = ipv4_datagram(frame)
+            if ip is None or len(ip) < 20 or ip[9] not in PORTED_PROTOCOLS:
+                continue
+            ihl = (ip[0] & 0x0F) * 4
+            ident, frag = struct.unpack("!HH", ip[4:8])
+            if frag & 0x3FFF == 0x2000 and len(ip) >= ihl + 4:
+                self.fragment_ports[(ip[12:16], ip[16:20], ip[9], ident)] = ip[ihl:ihl + 4]
+
     # ---- pass 1: reassembly, so a fragmented datagram's checksum can be verified ----
     def collect_fragments(self, frames):
+        self.note_fragment_ports(frames)
         for frame, _ in frames:
             ip = ipv4_datagram(frame)
             if ip is None:
