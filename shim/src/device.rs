@@ -1,12 +1,15 @@
 //! The packet device: one AF_PACKET/SOCK_RAW socket bound to the interface, moving whole
 //! Ethernet frames. Receive goes through a TPACKET_V2 ring (`rx_ring`), with recvmmsg for
 //! frames too large for a ring slot and as the fallback when no ring can be set up; send is
-//! batched with sendmmsg. docs/architecture.md ("Packet device") has the measurements.
+//! batched with sendmmsg, through a second, send-only packet socket with PACKET_VNET_HDR so
+//! that runs of TCP segments leave as one GSO frame (`gso`). docs/architecture.md ("Packet
+//! device") has the measurements.
 
 use std::os::fd::RawFd;
 
 use stack::{Errno, RxMeta, WallTime};
 
+use crate::gso::{self, GsoFrame, VnetHeader, VNET_HDR_LEN};
 use crate::rx_ring::RxRing;
 use crate::sys;
 
@@ -35,6 +38,11 @@ pub struct DeviceCounters {
     pub rx_truncated: u64,
     pub tx_frames: u64,
     pub tx_dropped: u64,
+    /// GSO frames the kernel took, and the segments (counted in tx_frames too) they carried.
+    pub tx_gso_frames: u64,
+    pub tx_gso_segments: u64,
+    /// GSO frames the kernel refused, whose segments were then sent one by one.
+    pub tx_gso_fallbacks: u64,
     /// Frames the kernel dropped because the ring or the socket buffer was full
     /// (PACKET_STATISTICS tp_drops, accumulated).
     pub rx_kernel_drops: u64,
@@ -43,8 +51,15 @@ pub struct DeviceCounters {
 impl DeviceCounters {
     pub fn summary(&self) -> String {
         format!(
-            "device.rx_frames={} device.rx_truncated={} device.rx_kernel_drops={} device.tx_frames={} device.tx_dropped={}",
-            self.rx_frames, self.rx_truncated, self.rx_kernel_drops, self.tx_frames, self.tx_dropped
+            "device.rx_frames={} device.rx_truncated={} device.rx_kernel_drops={} device.tx_frames={} device.tx_dropped={} device.tx_gso_frames={} device.tx_gso_segments={} device.tx_gso_fallbacks={}",
+            self.rx_frames,
+            self.rx_truncated,
+            self.rx_kernel_drops,
+            self.tx_frames,
+            self.tx_dropped,
+            self.tx_gso_frames,
+            self.tx_gso_segments,
+            self.tx_gso_fallbacks
         )
     }
 }
@@ -56,7 +71,33 @@ pub struct Device {
     ring: Option<RxRing>,
     /// recvmmsg buffers: every frame without a ring, frames too large for a slot with one.
     rx: RxBuffers,
+    /// The send-only socket with PACKET_VNET_HDR (see `open_vnet_sender`); None: frames go
+    /// out on `fd`, one by one, without a virtio_net_hdr.
+    vnet_fd: Option<RawFd>,
+    /// Whether runs of TCP segments are coalesced into GSO frames. Cleared when the kernel
+    /// refuses one with EINVAL (it does not take our virtio_net_hdr): then never again.
+    gso: bool,
     pub counters: DeviceCounters,
+}
+
+/// What one sendmmsg message carries: one frame as it is, or a run of TCP segments as one
+/// GSO frame.
+enum TxUnit {
+    Frame(usize),
+    Gso {
+        first: usize,
+        count: usize,
+        frame: GsoFrame,
+    },
+}
+
+impl TxUnit {
+    fn frames(&self) -> std::ops::Range<usize> {
+        match self {
+            TxUnit::Frame(index) => *index..*index + 1,
+            TxUnit::Gso { first, count, .. } => *first..*first + *count,
+        }
+    }
 }
 
 /// Buffers for one recvmmsg batch. The mmsghdrs point into `frames` and `control`, which are
@@ -165,11 +206,20 @@ impl Device {
                 (open_packet_socket()?, None)
             }
         };
+        let vnet_fd = match open_vnet_sender(ifindex) {
+            Ok(vnet_fd) => Some(vnet_fd),
+            Err(why) => {
+                tracing::debug!("no PACKET_VNET_HDR socket ({why}); TCP segments leave one by one");
+                None
+            }
+        };
         let device = Device {
             fd,
             ifindex,
             ring,
             rx: RxBuffers::new(),
+            gso: vnet_fd.is_some(),
+            vnet_fd,
             counters: DeviceCounters::default(),
         };
         device.configure(promiscuous)?;
@@ -339,54 +389,155 @@ impl Device {
         taken
     }
 
-    /// Send frames in sendmmsg batches. A frame the kernel refuses (ENOBUFS from a full qdisc,
-    /// ENETDOWN, EMSGSIZE above the device MTU) is counted and dropped, as a NIC drops it.
+    /// How TCP segments leave, for the start-up log.
+    pub fn send_path(&self) -> &'static str {
+        match (self.vnet_fd, self.gso) {
+            (Some(_), true) => "sendmmsg_gso",
+            _ => "sendmmsg",
+        }
+    }
+
+    /// Send frames in sendmmsg batches; consecutive TCP segments that the kernel's
+    /// segmentation would give back unchanged go as one GSO frame (`gso`). A frame the kernel
+    /// refuses (ENOBUFS from a full qdisc, ENETDOWN, EMSGSIZE above the device MTU) is counted
+    /// and dropped, as a NIC drops it; a refused GSO frame is sent again segment by segment.
     pub fn send(&mut self, frames: &[Vec<u8>]) {
-        for chunk in frames.chunks(BATCH) {
-            // SAFETY: iovec/mmsghdr are plain C structs; all-zero is valid.
-            let mut iovecs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
-            let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-            for (i, frame) in chunk.iter().enumerate() {
-                iovecs[i] = libc::iovec {
-                    iov_base: frame.as_ptr() as *mut libc::c_void,
-                    iov_len: frame.len(),
-                };
-                headers[i].msg_hdr.msg_iov = &mut iovecs[i];
-                headers[i].msg_hdr.msg_iovlen = 1;
+        match self.vnet_fd {
+            Some(vnet_fd) => self.send_units(vnet_fd, true, self.gso, frames),
+            None => self.send_units(self.fd, false, false, frames),
+        }
+    }
+
+    /// `vnet`: `fd` has PACKET_VNET_HDR, so every message starts with a virtio_net_hdr.
+    /// `coalesce`: build GSO frames (only with `vnet`).
+    fn send_units(&mut self, fd: RawFd, vnet: bool, coalesce: bool, frames: &[Vec<u8>]) {
+        let mut units = Vec::with_capacity(frames.len().min(BATCH));
+        let mut next = 0;
+        while next < frames.len() {
+            let count = if coalesce {
+                gso::run_length(&frames[next..])
+            } else {
+                1
+            };
+            let unit = match (count > 1).then(|| gso::build(&frames[next..next + count])) {
+                Some(Some(frame)) => TxUnit::Gso {
+                    first: next,
+                    count,
+                    frame,
+                },
+                _ => TxUnit::Frame(next),
+            };
+            next = unit.frames().end;
+            units.push(unit);
+        }
+        for chunk in units.chunks(BATCH) {
+            self.send_chunk(fd, vnet, frames, chunk);
+        }
+    }
+
+    /// One sendmmsg batch of at most BATCH units.
+    fn send_chunk(&mut self, fd: RawFd, vnet: bool, frames: &[Vec<u8>], chunk: &[TxUnit]) {
+        let plain = VnetHeader::PLAIN.to_bytes();
+        let vnet_headers: Vec<[u8; VNET_HDR_LEN]> = chunk
+            .iter()
+            .map(|unit| match unit {
+                TxUnit::Frame(_) => plain,
+                TxUnit::Gso { frame, .. } => frame.vnet.to_bytes(),
+            })
+            .collect();
+        let iovec = |bytes: &[u8]| libc::iovec {
+            iov_base: bytes.as_ptr() as *mut libc::c_void,
+            iov_len: bytes.len(),
+        };
+        // All iovecs first, then the headers that point into them (the Vec no longer grows).
+        let mut iovecs = Vec::with_capacity(chunk.len() * 2 + frames.len());
+        let mut spans = Vec::with_capacity(chunk.len());
+        for (unit, vnet_header) in chunk.iter().zip(&vnet_headers) {
+            let start = iovecs.len();
+            if vnet {
+                iovecs.push(iovec(vnet_header));
             }
-            // `done` counts frames dealt with (sent or dropped); sendmmsg resumes after them.
-            let mut done = 0;
-            let mut stalls = 0;
-            while done < chunk.len() {
-                match sys::sendmmsg(self.fd, &mut headers[done..chunk.len()], 0) {
-                    Ok(0) => {
-                        self.counters.tx_dropped += (chunk.len() - done) as u64;
-                        break;
+            match unit {
+                TxUnit::Frame(index) => iovecs.push(iovec(&frames[*index])),
+                TxUnit::Gso {
+                    first,
+                    count,
+                    frame,
+                } => {
+                    // The fixed-up headers, then each segment's payload, gathered by the
+                    // kernel without a copy here.
+                    iovecs.push(iovec(&frame.headers));
+                    for segment in &frames[*first..*first + *count] {
+                        iovecs.push(iovec(&segment[frame.payload_offset..]));
                     }
-                    Ok(n) => {
-                        self.counters.tx_frames += n as u64;
-                        done += n;
+                }
+            }
+            spans.push((start, iovecs.len() - start));
+        }
+        let mut headers: Vec<libc::mmsghdr> = spans
+            .iter()
+            .map(|&(start, len)| {
+                // SAFETY: mmsghdr is a plain C struct; all-zero is valid.
+                let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                header.msg_hdr.msg_iov = iovecs[start..].as_mut_ptr();
+                header.msg_hdr.msg_iovlen = len;
+                header
+            })
+            .collect();
+        // `done` counts units dealt with (sent or dropped); sendmmsg resumes after them.
+        let mut done = 0;
+        let mut stalls = 0;
+        while done < chunk.len() {
+            match sys::sendmmsg(fd, &mut headers[done..], 0) {
+                Ok(0) => {
+                    for unit in &chunk[done..] {
+                        self.counters.tx_dropped += unit.frames().len() as u64;
                     }
-                    Err(Errno::EAGAIN) if stalls < 3 => {
-                        // Socket send buffer full: give the device a moment to drain.
-                        stalls += 1;
-                        let mut pollfd = [libc::pollfd {
-                            fd: self.fd,
-                            events: libc::POLLOUT,
-                            revents: 0,
-                        }];
-                        let _ = sys::ppoll(
-                            &mut pollfd,
-                            Some(std::time::Duration::from_millis(10)),
-                            None,
-                        );
+                    break;
+                }
+                Ok(n) => {
+                    for unit in &chunk[done..done + n] {
+                        let segments = unit.frames().len() as u64;
+                        self.counters.tx_frames += segments;
+                        if let TxUnit::Gso { .. } = unit {
+                            self.counters.tx_gso_frames += 1;
+                            self.counters.tx_gso_segments += segments;
+                        }
                     }
-                    Err(errno) => {
-                        // sendmmsg reports the error of the first message it could not send.
-                        tracing::debug!(%errno, len = chunk[done].len(), "packet socket dropped a frame");
-                        self.counters.tx_dropped += 1;
-                        done += 1;
+                    done += n;
+                }
+                Err(Errno::EAGAIN) if stalls < 3 => {
+                    // Socket send buffer full: give the device a moment to drain.
+                    stalls += 1;
+                    let mut pollfd = [libc::pollfd {
+                        fd,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    }];
+                    let _ = sys::ppoll(
+                        &mut pollfd,
+                        Some(std::time::Duration::from_millis(10)),
+                        None,
+                    );
+                }
+                Err(errno) => {
+                    // sendmmsg reports the error of the first message it could not send.
+                    let unit = &chunk[done];
+                    done += 1;
+                    if let TxUnit::Gso { first, count, .. } = unit {
+                        // Never lose segments to the offload: send them one by one.
+                        self.counters.tx_gso_fallbacks += 1;
+                        if errno == Errno::EINVAL && self.gso {
+                            tracing::warn!("the packet socket refused a GSO frame (EINVAL); TCP segments leave one by one from now on");
+                            self.gso = false;
+                        } else {
+                            tracing::debug!(%errno, segments = count, "GSO frame refused; sending its segments one by one");
+                        }
+                        self.send_units(fd, vnet, false, &frames[*first..*first + *count]);
+                        continue;
                     }
+                    tracing::debug!(%errno, len = frames[unit.frames().start].len(), "packet socket dropped a frame");
+                    self.counters.tx_dropped += 1;
                 }
             }
         }
@@ -409,6 +560,44 @@ fn open_packet_socket() -> Result<RawFd, String> {
         other => format!("cannot open an AF_PACKET socket: {other}"),
     })?;
     Ok(sys::move_fd_high(fd))
+}
+
+/// The send-only packet socket: PACKET_VNET_HDR (packet(7)) so that a frame may be a GSO
+/// frame, bound to the interface with protocol 0 so that it receives nothing (packet_do_bind
+/// registers no hook for protocol 0) and the receive socket, its ring and its PACKET_AUXDATA
+/// stay as they are. packet_snd takes the protocol from the Ethernet header
+/// (packet_parse_headers). Frames sent here reach no packet socket of ours: the receive
+/// socket has PACKET_IGNORE_OUTGOING.
+fn open_vnet_sender(ifindex: u32) -> Result<RawFd, String> {
+    let fd = open_packet_socket()?;
+    let configured = (|| {
+        let on: i32 = 1;
+        sys::setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, &on)
+            .map_err(|errno| format!("PACKET_VNET_HDR: {errno}"))?;
+        if sys::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUFFORCE,
+            &SOCKET_BUFFER_BYTES,
+        )
+        .is_err()
+        {
+            let _ = sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &SOCKET_BUFFER_BYTES);
+        }
+        // SAFETY: sockaddr_ll is a plain C struct; all-zero is valid.
+        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        address.sll_family = libc::AF_PACKET as u16;
+        address.sll_protocol = 0;
+        address.sll_ifindex = ifindex as i32;
+        sys::bind(fd, &address).map_err(|errno| format!("bind to ifindex {ifindex}: {errno}"))
+    })();
+    match configured {
+        Ok(()) => Ok(fd),
+        Err(why) => {
+            let _ = sys::close(fd);
+            Err(why)
+        }
+    }
 }
 
 /// Receive up to `max` frames from the socket's receive queue with one recvmmsg.
@@ -462,5 +651,8 @@ fn receive_queued(
 impl Drop for Device {
     fn drop(&mut self) {
         let _ = sys::close(self.fd);
+        if let Some(vnet_fd) = self.vnet_fd {
+            let _ = sys::close(vnet_fd);
+        }
     }
 }

@@ -320,6 +320,7 @@ impl Engine {
             promiscuous,
             packet_fd = device.fd(),
             receive = device.receive_path(),
+            send = device.send_path(),
             "ipshim engine started"
         );
         let device_fd = device.fd();

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod epoll;
 pub mod fdtable;
 pub mod fork;
+pub mod gso;
 pub mod hooks;
 pub mod log;
 pub mod pcap;
