@@ -2,8 +2,10 @@
  * net.ipv4.tcp_congestion_control (printed as read, and compared with /proc); getsockopt's
  * lengths; setsockopt with reno, cubic, bbr, an unknown name, "", short and over-long values,
  * first with CAP_NET_ADMIN (the case runs as root) and then without it (capset clears it from
- * the effective set; only sockets created afterwards are used, the shim judges a socket by
- * the credentials it was created with); what a change does to a connected socket; the
+ * the effective set); the capability is the caller's at the setsockopt, not the socket
+ * creator's (do_tcp_setsockopt's ns_capable): a socket created privileged is refused after
+ * the drop, and one created unprivileged may switch once the capability is raised again
+ * (it stays permitted); what a change does to a connected socket; the
  * TCP_CC_INFO length per algorithm (struct tcp_bbr_info for bbr, nothing for cubic and reno)
  * and its values right after connect and after a transfer (normalised); the TCP_INFO fields
  * the algorithm sets; and a 2 MiB echo through the peer under each algorithm, byte-exact. */
@@ -167,6 +169,22 @@ static void drop_net_admin(void)
     printf("capset(effective without CAP_NET_ADMIN) = %d\n", ret);
 }
 
+/* capset(2): put CAP_NET_ADMIN back into the effective set (drop_net_admin kept it
+ * permitted). */
+static void raise_net_admin(void)
+{
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) != 0) {
+        printf("capget failed: %s\n", trace_errno_name(errno));
+        return;
+    }
+    data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective |= CAP_TO_MASK(CAP_NET_ADMIN);
+    int ret = (int)syscall(SYS_capset, &header, data);
+    printf("capset(effective with CAP_NET_ADMIN) = %d\n", ret);
+}
+
 /* A connection to the echo service running `algorithm` (set before connect). */
 static int connect_with(const char *algorithm)
 {
@@ -275,6 +293,8 @@ int main(void)
            (unsigned long long)info_u64(info, INFO_MAX_PACING_RATE));
     tr_close(fd);
 
+    note("a socket created with CAP_NET_ADMIN, used after the capability is dropped");
+    int created_privileged = tr_socket(AF_INET, SOCK_STREAM, 0);
     note("without CAP_NET_ADMIN: only tcp_allowed_congestion_control and the current one");
     drop_net_admin();
     fd = tr_socket(AF_INET, SOCK_STREAM, 0);
@@ -291,11 +311,26 @@ int main(void)
     set_name(fd, "reno\0garbage", 12);
     print_name(fd, "after reno NUL garbage");
     tr_close(fd);
+    note("the caller's capability counts, not the creator's: the privileged socket is refused");
+    set_name(created_privileged, "cubic", 5);
+    set_name(created_privileged, "reno", 4);
+    print_name(created_privileged, "socket created privileged");
+    int created_unprivileged = tr_socket(AF_INET, SOCK_STREAM, 0);
     note("an unprivileged connection under the default algorithm, echoed");
     fd = tr_socket(AF_INET, SOCK_STREAM, 0);
     tr_connect4(fd, PEER_ADDR, PORT_ECHO);
     print_name(fd, "unprivileged connection");
     echo_transfer(fd, "default algorithm");
     tr_close(fd);
+    note("the capability raised again: the socket created unprivileged may take cubic");
+    raise_net_admin();
+    set_name(created_unprivileged, "cubic", 5);
+    print_name(created_unprivileged, "socket created unprivileged");
+    drop_net_admin();
+    set_name(created_unprivileged, "bbr", 3);
+    set_name(created_unprivileged, "cubic", 5);
+    print_name(created_unprivileged, "dropped again");
+    tr_close(created_unprivileged);
+    tr_close(created_privileged);
     return trace_end();
 }

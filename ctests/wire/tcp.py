@@ -15,7 +15,14 @@ Legitimately different, and how it is printed:
     device (tcp_v4_send_check: the kernel's frames on veth) counts as valid.
 Literal: flags, header length, window, urgent pointer, the options in their order (MSS, window
 scale, SACK-permitted, NOPs, EOL, unknown kinds in hex), payload length and hash.
+
+The TCP MD5 signature option (RFC 2385, kind 19) carries a digest of the addresses, ports,
+sequence numbers and data, so its bytes differ per run. It prints as the verdict of checking
+it (tcp_v4_md5_hash_skb) with the keys ctests/cases/tcp_md5sig.c uses (MD5_KEYS below):
+md5=valid (the case's key), md5=valid:NAME (another known key), md5=BAD (none of them),
+md5=unverifiable(truncated) for a frame the capture cut.
 """
+import hashlib
 import struct
 
 from decode import ipv4_datagram, payload_str, transport_checksum_ok, walk_options
@@ -23,6 +30,31 @@ from decode import ipv4_datagram, payload_str, transport_checksum_ok, walk_optio
 TCP_FLAGS = [(0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"), (0x10, "ACK"), (0x20, "URG"),
              (0x40, "ECE"), (0x80, "CWR"), (0x100, "AE"), (0x200, "RES1"), (0x400, "RES2"), (0x800, "RES3")]
 MOD = 1 << 32
+
+# The keys ctests/cases/tcp_md5sig.c signs with: the one both ends share, and the wrong one its
+# host uses to show a rejected signature.
+MD5_KEYS = [(b"ipshim-md5-key", "valid"), (b"ipshim-wrong-md5-key", "valid:wrong-key")]
+
+
+def md5_status(seg, src, dst, length):
+    """RFC 2385's digest: pseudo-header (addresses, zero, protocol, segment length), the fixed
+    20-byte header with its checksum zeroed, the data after the whole header, the key."""
+    if length > len(seg):
+        return "unverifiable(truncated)"
+    doff = (seg[12] >> 4) * 4
+    location = None
+    for kind, size, data in walk_options(seg[20:doff]):
+        if kind == 19 and size == 18:
+            location = data
+            break
+    if location is None:
+        return "absent"
+    header = seg[:16] + b"\0\0" + seg[18:20]
+    body = src + dst + struct.pack("!BBH", 0, 6, len(seg)) + header + seg[doff:]
+    for key, name in MD5_KEYS:
+        if hashlib.md5(body + key).digest() == location:
+            return name
+    return "BAD"
 
 
 def flags_str(bits):
@@ -107,7 +139,7 @@ class TcpDecoder:
         ecr = "0" if tsecr == 0 else theirs.ts_label if tsecr in theirs.tsvals else "unseen"
         return f"ts={val} ecr={ecr}"
 
-    def options(self, opts, mine, theirs, quoted=False):
+    def options(self, opts, mine, theirs, quoted=False, md5="quoted"):
         out = []
         for kind, length, data in walk_options(opts):
             if kind == 0:
@@ -132,6 +164,8 @@ class TcpDecoder:
                     left, right = struct.unpack("!II", data[j:j + 8])
                     blocks.append(f"{self.seq_text(theirs, left)}-{self.seq_text(theirs, right)}")
                 out.append(f"sack=[{' '.join(blocks)}]")
+            elif kind == 19 and length == 18:
+                out.append(f"md5={md5}")
             elif kind == 8 and length == 10:
                 tsval, tsecr = struct.unpack("!II", data)
                 if quoted:
@@ -192,7 +226,8 @@ class TcpDecoder:
             check = "unverifiable(truncated)"
         else:
             check = "BAD"
-        opts = self.options(seg[20:doff], mine, theirs) if doff > 20 else ""
+        md5 = md5_status(seg, src, dst, length)
+        opts = self.options(seg[20:doff], mine, theirs, md5=md5) if doff > 20 else ""
         data = seg[doff:]
         data_length = length - doff
         if mine.isn is not None and data_length > 0:

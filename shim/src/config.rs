@@ -253,6 +253,30 @@ fn read_pair<T: TryFrom<u64> + Copy>(path: &str, field: &mut (T, T)) {
     }
 }
 
+/// ip_local_reserved_ports is a list ("8080,40001-40003"), not numbers separated by blanks.
+/// A list the shim cannot take (longer than read_small_file's 64 KiB, or not in the kernel's
+/// form) is reported, and no port is reserved.
+fn read_reserved_ports(path: &str, field: &mut stack::reserved_ports::ReservedPorts) {
+    let Ok(c_path) = CString::new(path) else {
+        return;
+    };
+    let content = match sys::read_small_file(&c_path) {
+        Ok(content) => content,
+        Err(Errno::ENOENT) => return,
+        Err(errno) => {
+            tracing::warn!("{path}: {errno}: no port is reserved from the automatic choice");
+            return;
+        }
+    };
+    match std::str::from_utf8(&content)
+        .ok()
+        .and_then(stack::reserved_ports::ReservedPorts::parse)
+    {
+        Some(reserved) => *field = reserved,
+        None => tracing::warn!("{path}: unreadable list: no port is reserved"),
+    }
+}
+
 /// The host's /proc/sys/net values, each falling back to Linux's default (Sysctls::default)
 /// when its file is missing, so the shim behaves like the host it runs on. /proc/sys/net
 /// shows the reader's network namespace, so these are the values of the namespace the
@@ -265,6 +289,11 @@ pub fn read_sysctls(interface: &str) -> Sysctls {
     let neigh = |name: &str| format!("/proc/sys/net/ipv4/neigh/{interface}/{name}");
     read_into(&ipv4("ip_default_ttl"), &mut s.ip_default_ttl);
     read_pair(&ipv4("ip_local_port_range"), &mut s.ip_local_port_range);
+    read_reserved_ports(
+        &ipv4("ip_local_reserved_ports"),
+        &mut s.ip_local_reserved_ports,
+    );
+    read_bool(&ipv4("ip_autobind_reuse"), &mut s.ip_autobind_reuse);
     read_into(&ipv4("ip_no_pmtu_disc"), &mut s.ip_no_pmtu_disc);
     read_bool(&ipv4("ip_nonlocal_bind"), &mut s.ip_nonlocal_bind);
     read_into(
@@ -404,6 +433,10 @@ fn read_tcp_sysctls(tcp: &mut stack::tcp::TcpSysctls) {
     }
     read_into(&ipv4("tcp_notsent_lowat"), &mut tcp.notsent_lowat);
     read_into(&ipv4("tcp_fastopen"), &mut tcp.fastopen);
+    read_into(
+        &ipv4("tcp_fastopen_blackhole_timeout_sec"),
+        &mut tcp.fastopen_blackhole_timeout_secs,
+    );
     // The namespace's Fast Open key (root-only; unreadable: none).
     if let Some(text) = CString::new(ipv4("tcp_fastopen_key"))
         .ok()

@@ -73,8 +73,14 @@ pub const EP_MAX_EVENTS: i32 = i32::MAX / EPOLL_EVENT_SIZE as i32;
 
 /// How the bookkeeping learns readiness: the stack (under its lock) in the shim, a fake in tests.
 pub trait Readiness {
-    /// Linux poll bits of a stack socket (`Stack::poll`).
+    /// Linux poll bits of a stack socket as the kernel's ->poll computes them for a caller
+    /// (`Stack::poll_from_user`: it may arm the O_ASYNC write-space signal).
     fn socket_poll(&self, id: SocketId) -> u32;
+    /// The same bits without the side effects of a ->poll call (`Stack::poll`), for the
+    /// shim's own bookkeeping where the kernel calls no ->poll.
+    fn socket_peek(&self, id: SocketId) -> u32 {
+        self.socket_poll(id)
+    }
     /// The socket's wakeup counts.
     fn socket_wakeups(&self, id: SocketId) -> Wakeups;
     /// Whether the kernel epoll behind `fd` has events (a zero-timeout poll).
@@ -86,15 +92,18 @@ pub trait Readiness {
 
 /// The shim's readiness source: the stack, when an engine runs (without one no shim socket
 /// exists, and only nested epolls have shadow interests).
+///
+/// The stack is mutable because looking can change it: tcp_poll arms the O_ASYNC write-space
+/// signal of a socket it finds unwritable (`Stack::poll_from_user`).
 pub struct LiveReadiness<'a> {
-    stack: Option<&'a Stack>,
+    stack: Option<RefCell<&'a mut Stack>>,
     held: RefCell<Vec<Arc<OpenFile>>>,
 }
 
 impl<'a> LiveReadiness<'a> {
-    pub fn new(stack: Option<&'a Stack>) -> LiveReadiness<'a> {
+    pub fn new(stack: Option<&'a mut Stack>) -> LiveReadiness<'a> {
         LiveReadiness {
-            stack,
+            stack: stack.map(RefCell::new),
             held: RefCell::new(Vec::new()),
         }
     }
@@ -107,12 +116,20 @@ impl<'a> LiveReadiness<'a> {
 
 impl Readiness for LiveReadiness<'_> {
     fn socket_poll(&self, id: SocketId) -> u32 {
-        self.stack.map_or(0, |stack| stack.poll(id))
+        self.stack
+            .as_ref()
+            .map_or(0, |stack| stack.borrow_mut().poll_from_user(id))
+    }
+    fn socket_peek(&self, id: SocketId) -> u32 {
+        self.stack
+            .as_ref()
+            .map_or(0, |stack| stack.borrow().poll(id))
     }
     fn socket_wakeups(&self, id: SocketId) -> Wakeups {
         let counts = self
             .stack
-            .map(|stack| stack.wakeups(id))
+            .as_ref()
+            .map(|stack| stack.borrow().wakeups(id))
             .unwrap_or_default();
         Wakeups {
             readable: counts.readable,
@@ -302,6 +319,16 @@ fn target_poll(target: &OpenFile, source: &dyn Readiness, depth: usize) -> u32 {
                 0
             }
         }
+    }
+}
+
+/// `target_poll` for the shim's scan of interests that did not move (`State::discover`): the
+/// kernel has no ->poll call there (ep_poll_callback queues an item from its wakeup), so a
+/// socket's bits are read without arming anything; a nested epoll is looked at as usual.
+fn target_peek(target: &OpenFile, source: &dyn Readiness, depth: usize) -> u32 {
+    match &target.kind {
+        FileKind::Socket(socket) => source.socket_peek(socket.id),
+        FileKind::Epoll(_) => target_poll(target, source, depth),
     }
 }
 
@@ -705,7 +732,7 @@ impl State {
             if !interest.queued && !interest.disarmed {
                 let queue = moved
                     || (interest.events & EPOLLET == 0
-                        && target_poll(&target, source, depth)
+                        && target_peek(&target, source, depth)
                             & interest.events
                             & !EP_PRIVATE_BITS
                             != 0);

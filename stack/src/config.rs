@@ -27,6 +27,11 @@ pub struct Sysctls {
     pub ip_default_ttl: u8,
     /// net.ipv4.ip_local_port_range (inclusive)
     pub ip_local_port_range: (u16, u16),
+    /// net.ipv4.ip_local_reserved_ports: skipped by every automatic port choice.
+    pub ip_local_reserved_ports: crate::reserved_ports::ReservedPorts,
+    /// net.ipv4.ip_autobind_reuse: a TCP bind(0)/listen() that found every port taken tries
+    /// again sharing a port with SO_REUSEADDR holders (inet_csk_find_open_port's relax pass).
+    pub ip_autobind_reuse: bool,
     /// net.ipv4.ip_no_pmtu_disc
     pub ip_no_pmtu_disc: u32,
     /// net.ipv4.ip_nonlocal_bind
@@ -107,6 +112,8 @@ impl Default for Sysctls {
         Sysctls {
             ip_default_ttl: 64,
             ip_local_port_range: (32768, 60999),
+            ip_local_reserved_ports: crate::reserved_ports::ReservedPorts::default(),
+            ip_autobind_reuse: false,
             ip_no_pmtu_disc: 0,
             ip_nonlocal_bind: false,
             ip_unprivileged_port_start: 1024,

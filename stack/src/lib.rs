@@ -13,6 +13,7 @@ pub mod ipv4;
 pub mod netdevice;
 mod random;
 mod raw;
+pub mod reserved_ports;
 pub mod sockaddr;
 pub mod socket;
 pub mod sockopt;
@@ -20,8 +21,10 @@ mod stack;
 pub mod tcp;
 pub mod time;
 pub mod transport;
+pub mod tx_timestamp;
 pub mod udp;
 pub mod wire;
+pub mod zerocopy;
 
 pub use config::{Credentials, InterfaceConfig, StackConfig, Sysctls};
 pub use errno::Errno;

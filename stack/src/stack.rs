@@ -407,6 +407,23 @@ impl Stack {
         }
         let result = self.udp.send(now, &mut self.ip, id, args);
         self.run_loopback(now);
+        // A corked datagram sent or dropped frees its memory: sock_wfree's write space.
+        self.udp.note_write_space(id);
+        result
+    }
+
+    /// `send` for a later piece of one stream sendmsg the shim hands over in pieces: on
+    /// TCP, the call's SO_TIMESTAMPING mark moves to the piece's last byte and its
+    /// MSG_ZEROCOPY id covers the piece (tcp_sendmsg_locked marks and counts per call).
+    pub fn send_continuing(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        args: SendArgs<'_>,
+    ) -> Result<usize, Errno> {
+        self.tcp.set_send_continuing(id, true);
+        let result = self.send(now, id, args);
+        self.tcp.set_send_continuing(id, false);
         result
     }
 
@@ -430,7 +447,10 @@ impl Stack {
             // raw_sendmsg / ping_v4_sendmsg: their checks, then EFAULT at the copy.
             return self.raw.send_unreadable(now, &mut self.ip, id, args);
         }
-        self.udp.send_unreadable(now, &mut self.ip, id, args)
+        let result = self.udp.send_unreadable(now, &mut self.ip, id, args);
+        // The failed copy flushes what was corked (ip_flush_pending_frames).
+        self.udp.note_write_space(id);
+        result
     }
 
     /// tcp_sendmsg_locked's checks before its first copy, for a payload the shim could not
@@ -500,6 +520,29 @@ impl Stack {
         result
     }
 
+    /// TCP: what a read that already copied bytes may still take (tcp/read_ahead.rs): the
+    /// shim copies a large read in pieces and asks before each further piece.
+    pub fn tcp_read_ahead(&self, id: SocketId) -> crate::tcp::ReadAhead {
+        self.tcp.read_ahead(id)
+    }
+
+    /// TCP: the bytes a MSG_PEEK shows from `offset` on, copied into `buf`, without side
+    /// effects (the pieces after the first of a large peek; tcp/read_ahead.rs).
+    pub fn tcp_peek_from(&self, id: SocketId, offset: usize, buf: &mut [u8]) -> usize {
+        self.tcp.peek_from(id, offset, buf)
+    }
+
+    /// TCP: the bytes a read would take next, copied into `buf` before the read takes them
+    /// (the shim copies first so that a fault leaves them queued). 0 when a read must not
+    /// copy anything: in repair mode tcp_recvmsg_locked answers EPERM without touching the
+    /// buffer, and the recv that follows says so.
+    pub fn tcp_copy_for_read(&self, id: SocketId, buf: &mut [u8]) -> usize {
+        if self.tcp.in_repair(id) {
+            return 0;
+        }
+        self.tcp.peek_from(id, 0, buf)
+    }
+
     pub fn shutdown(&mut self, now: Instant, id: SocketId, how: Shutdown) -> Result<(), Errno> {
         if is_tcp_id(id) {
             let result = self.tcp.shutdown(now, id, how);
@@ -546,6 +589,19 @@ impl Stack {
             return self.raw.poll(id);
         }
         self.udp.poll(id)
+    }
+
+    /// Readiness as poll, select and epoll see it (the socket's ->poll called for the
+    /// program): like `poll`, and a TCP socket found unwritable arms its O_ASYNC write-space
+    /// signal as tcp_poll does (`tcp::notify`).
+    pub fn poll_from_user(&mut self, id: SocketId) -> u32 {
+        if is_tcp_id(id) {
+            return self.tcp.poll_from_user(id);
+        }
+        if is_raw_id(id) {
+            return self.raw.poll(id);
+        }
+        self.udp.poll_from_user(id)
     }
 
     /// Count of wakeup-worthy events on this socket (sk_data_ready, sk_error_report, state
@@ -663,8 +719,25 @@ impl Stack {
         let changes = self.udp.take_multicast_changes(id);
         self.ip.apply_multicast_changes(now, &changes);
         self.run_loopback(now);
+        // UDP_CORK cleared sends the corked datagram; a larger SO_SNDBUF calls
+        // sk_write_space too.
+        self.udp.note_write_space(id);
         self.generation += 1;
         result
+    }
+
+    /// The privileges of the thread about to call setsockopt on `id`: the kernel judges
+    /// each call by the caller's capabilities, not the socket creator's. TCP sockets only
+    /// (`tcp::credentials`); UDP and raw sockets keep the creator's.
+    pub fn set_caller_credentials(
+        &mut self,
+        id: SocketId,
+        creds: crate::config::Credentials,
+    ) -> Result<(), Errno> {
+        if is_tcp_id(id) {
+            return self.tcp.set_caller_credentials(id, creds);
+        }
+        Ok(())
     }
 
     /// Where the instructions of a SO_ATTACH_FILTER / SO_ATTACH_REUSEPORT_CBPF value (a

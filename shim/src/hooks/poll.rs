@@ -68,9 +68,10 @@ pub(crate) fn evaluate<R>(look: impl FnOnce(&dyn Readiness) -> R) -> (R, Option<
     match engine::get() {
         Some(engine) => {
             let (result, generation, held) = engine.with_stack(|stack, _now| {
-                let source = LiveReadiness::new(Some(stack));
+                let source = LiveReadiness::new(Some(&mut *stack));
                 let result = look(&source);
-                (result, stack.generation(), source.into_held())
+                let held = source.into_held();
+                (result, stack.generation(), held)
             });
             drop(held);
             (result, Some(generation))

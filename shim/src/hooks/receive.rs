@@ -31,18 +31,20 @@ thread_local! {
 /// (MSG_TRUNC) is decided exactly as with the program's larger buffer.
 const RECEIVE_LIMIT: usize = 65536;
 
-/// Receives one datagram and hands it, with the bytes the stack wrote, to `deliver`, which
-/// copies it out and returns the call's result.
+/// Receives one datagram into a buffer as large as `iovecs` and hands it, with the bytes
+/// the stack wrote, to `deliver`, which copies it out and returns the call's result. A
+/// stream copies its bytes into `iovecs` itself and hands `deliver` an empty slice.
 fn receive_on(
     socket: &SocketRef,
-    capacity: usize,
+    iovecs: &[iovec],
     control_capacity: usize,
     flags: c_int,
     deliver: impl FnOnce(&RecvResult, &[u8]) -> Result<usize, Errno>,
 ) -> Result<usize, Errno> {
     if stream::is_stream(socket) {
-        return stream::receive_stream(socket, capacity, control_capacity, flags, deliver);
+        return stream::receive_stream(socket, iovecs, control_capacity, flags, deliver);
     }
+    let capacity = usermem::total_len(iovecs);
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);
     with_buffer(&RECEIVE_BUFFER, |buffer| {
@@ -121,17 +123,11 @@ fn recvmsg_one(socket: &SocketRef, address: usize, flags: c_int) -> Result<(usiz
         header.msg_controllen
     };
     let mut reported_flags = 0;
-    let len = receive_on(
-        socket,
-        usermem::total_len(&iovecs),
-        control_capacity,
-        flags,
-        |result, data| {
-            reported_flags = result.flags;
-            copy_out_message(address, &header, &iovecs, result, data)?;
-            Ok(result.len)
-        },
-    )?;
+    let len = receive_on(socket, &iovecs, control_capacity, flags, |result, data| {
+        reported_flags = result.flags;
+        copy_out_message(address, &header, &iovecs, result, data)?;
+        Ok(result.len)
+    })?;
     Ok((len, reported_flags))
 }
 
@@ -231,7 +227,7 @@ pub(crate) fn recvfrom_impl(
     };
     Outcome::Done((|| {
         let iov = usermem::single_iovec(buf as usize, len)?;
-        let received = receive_on(&socket, iov.iov_len, 0, flags, |result, data| {
+        let received = receive_on(&socket, &[iov], 0, flags, |result, data| {
             copy_out_datagram(
                 &[iov],
                 data,
@@ -259,7 +255,7 @@ pub(crate) fn read_impl(fd: c_int, buf: *mut c_void, len: size_t) -> Outcome<ssi
         if iov.iov_len == 0 {
             return Ok(0);
         }
-        let received = receive_on(&socket, iov.iov_len, 0, 0, |result, data| {
+        let received = receive_on(&socket, &[iov], 0, 0, |result, data| {
             usermem::scatter(&[iov], data)?;
             Ok(result.len)
         })?;
@@ -423,7 +419,7 @@ hook! {
             if total == 0 {
                 return Ok(0);
             }
-            let received = receive_on(&socket, total, 0, 0, |result, data| {
+            let received = receive_on(&socket, &iovecs, 0, 0, |result, data| {
                 usermem::scatter(&iovecs, data)?;
                 Ok(result.len)
             })?;

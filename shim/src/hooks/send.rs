@@ -74,8 +74,7 @@ fn send_on(
 ) -> Result<usize, Errno> {
     if stream::is_stream(socket) {
         // __sys_sendto copies the destination in (EFAULT); tcp_sendmsg uses it only for
-        // MSG_FASTOPEN (tcp_sendmsg_fastopen), and sock_cmsg_send knows no TCP control
-        // message we serve.
+        // MSG_FASTOPEN (tcp_sendmsg_fastopen); the control messages go to sock_cmsg_send.
         let mut prefix = [0u8; usermem::SOCKADDR_STORAGE_LEN];
         let dest = match destination {
             Destination::User { address, len } => {
@@ -85,9 +84,8 @@ fn send_on(
             Destination::Copied(bytes) => Some(bytes),
             Destination::None => None,
         };
-        let _ = control;
         let flags = flags & !MSG_INTERNAL_SENDMSG_FLAGS;
-        return stream::send_stream_to(socket, iovecs, dest, flags);
+        return stream::send_stream_to(socket, iovecs, dest, control, flags);
     }
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);

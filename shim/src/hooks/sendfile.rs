@@ -131,10 +131,8 @@ fn socket_to_fd(
         iov_base: buffer.as_mut_ptr() as *mut libc::c_void,
         iov_len: buffer.len(),
     };
-    let received = stream::receive_stream(socket, buffer.len(), 0, flags, |result, data| {
-        crate::usermem::scatter(&[local], data)?;
-        Ok(result.len)
-    })?;
+    // The stream copies into `local` itself (`data` is empty).
+    let received = stream::receive_stream(socket, &[local], 0, flags, |result, _| Ok(result.len))?;
     let mut written = 0usize;
     while written < received {
         let n = unsafe {

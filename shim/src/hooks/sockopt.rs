@@ -91,6 +91,11 @@ fn setsockopt_impl(
         return Err(Errno::EINVAL);
     }
     let engine = engine()?;
+    // The kernel judges the options' privileges (TCP_CONGESTION, SO_MARK, ...) by the
+    // capabilities of the caller now, not of the socket's creator. (A socket the stack no
+    // longer knows is left to the setsockopt below, which answers for it.)
+    let caller = engine.credentials();
+    let _ = engine.with_stack(|stack, _now| stack.set_caller_credentials(socket.id, caller));
     let len = (optlen as usize).min(SETSOCKOPT_COPY_LIMIT);
     let value = match usermem::read_bytes(optval, len) {
         Ok(value) => value,

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant as MonotonicInstant};
 
 use libc::{c_int, iovec};
 use stack::socket::msg_flags::{
-    MSG_DONTWAIT, MSG_FASTOPEN, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+    MSG_DONTWAIT, MSG_ERRQUEUE, MSG_FASTOPEN, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC,
+    MSG_WAITALL,
 };
 use stack::socket::poll_bits::{POLLERR, POLLHUP, POLLRDHUP};
 use stack::{Errno, Instant, RecvArgs, RecvResult, SendArgs, Stack};
@@ -42,10 +43,6 @@ thread_local! {
 /// The payload taken from the program per attempt: the stack's send buffer rarely holds
 /// more, and the copy stays bounded.
 const SEND_CHUNK: usize = 256 * 1024;
-
-/// The most one receive copies (the kernel copies all that is queued; a shorter count is a
-/// legitimate partial read for a stream, and the receive window is rarely larger).
-const RECEIVE_LIMIT: usize = 1024 * 1024;
 
 pub fn is_stream(socket: &SocketRef) -> bool {
     socket.ty == libc::SOCK_STREAM
@@ -204,7 +201,7 @@ fn iovec_window(iovecs: &[iovec], mut offset: usize, mut len: usize) -> Vec<iove
 
 /// tcp_sendmsg for the program's iovecs. `flags` already cleared of internal bits.
 pub fn send_stream(socket: &SocketRef, iovecs: &[iovec], flags: c_int) -> Result<usize, Errno> {
-    send_stream_to(socket, iovecs, None, flags)
+    send_stream_to(socket, iovecs, None, &[], flags)
 }
 
 /// tcp_sendmsg_fastopen's wait in a blocking call (__inet_stream_connect: the handshake
@@ -229,11 +226,13 @@ fn wait_fast_open_connect(engine: &Engine, socket: &SocketRef) -> Result<Option<
     }
 }
 
-/// send_stream with a destination: sendto/sendmsg's address, which only MSG_FASTOPEN uses.
+/// send_stream with a destination: sendto/sendmsg's address, which only MSG_FASTOPEN uses,
+/// and sendmsg's control messages (sock_cmsg_send: SO_TIMESTAMPING, SO_MARK, ...).
 pub fn send_stream_to(
     socket: &SocketRef,
     iovecs: &[iovec],
     dest: Option<&[u8]>,
+    control: &[u8],
     flags: c_int,
 ) -> Result<usize, Errno> {
     let engine = engine()?;
@@ -260,7 +259,7 @@ pub fn send_stream_to(
                 let args = SendArgs {
                     data: &zeros,
                     dest: None,
-                    control: &[],
+                    control,
                     flags,
                 };
                 return engine
@@ -273,10 +272,15 @@ pub fn send_stream_to(
                 let args = SendArgs {
                     data,
                     dest,
-                    control: &[],
+                    control,
                     flags: call_flags,
                 };
-                let taken = stack.send(now, socket.id, args)?;
+                // A later piece of this call continues its timestamp mark and zerocopy id.
+                let taken = if sent > 0 {
+                    stack.send_continuing(now, socket.id, args)?
+                } else {
+                    stack.send(now, socket.id, args)?
+                };
                 // Bytes taken while the handshake still runs rode in a Fast Open SYN.
                 Ok((taken, stack.connecting(socket.id)))
             });
@@ -328,11 +332,18 @@ pub fn send_stream_to(
     })
 }
 
-/// tcp_recvmsg: copies what is queued (MSG_WAITALL: until `capacity` bytes, the FIN, an
-/// error, a signal or the timeout), then hands the bytes to `deliver` for the copy-out.
+/// tcp_recvmsg into the program's `iovecs`: copies what is queued (MSG_WAITALL: until
+/// the iovecs are full, the FIN, an error, a signal or the timeout), then hands the result
+/// to `deliver` for the rest of the copy-out (control messages, address, msg_flags). The
+/// data is already in the iovecs then: `deliver` gets it as an empty slice.
+///
+/// The bytes go from the stack to the program in pieces of at most `RECEIVE_CHUNK`
+/// through the thread's buffer, under the stack lock (as tcp_recvmsg_locked copies skb
+/// after skb under the socket lock), so one call returns as much as the kernel's: all
+/// that is queued, up to the iovecs' total.
 pub fn receive_stream(
     socket: &SocketRef,
-    capacity: usize,
+    iovecs: &[iovec],
     control_capacity: usize,
     flags: c_int,
     deliver: impl FnOnce(&RecvResult, &[u8]) -> Result<usize, Errno>,
@@ -340,8 +351,7 @@ pub fn receive_stream(
     let engine = engine()?;
     let nonblocking = is_nonblocking(socket, flags);
     let wait_all = flags & MSG_WAITALL != 0;
-    let peek = flags & MSG_PEEK != 0;
-    let capacity = capacity.min(RECEIVE_LIMIT);
+    let capacity = usermem::total_len(iovecs);
     // sock_rcvlowat: MSG_WAITALL wants the whole buffer, otherwise SO_RCVLOWAT bytes (at
     // most the buffer); only a call that may wait keeps reading towards it.
     let target = if wait_all {
@@ -351,87 +361,287 @@ pub fn receive_stream(
     } else {
         receive_low_water(engine, socket).clamp(1, capacity.max(1))
     };
+    let copy = StreamCopy {
+        id: socket.id,
+        iovecs,
+        capacity,
+        control_capacity,
+        flags,
+    };
+    if flags & MSG_ERRQUEUE != 0 {
+        // tcp_recvmsg hands MSG_ERRQUEUE to inet_recv_error: one report from the error
+        // queue, never the stream's bytes, never a wait. It must not enter the stream loop,
+        // whose peek-then-take would copy queued stream bytes and drop the report.
+        return with_buffer(&STREAM_RECEIVE_BUFFER, |buffer| {
+            let piece = capacity.clamp(1, RECEIVE_CHUNK);
+            if buffer.len() < piece {
+                buffer.resize(piece, 0);
+            }
+            let window = &mut buffer[..piece];
+            let args = RecvArgs {
+                capacity: piece,
+                control_capacity,
+                flags,
+            };
+            let result =
+                engine.with_stack(|stack, now| stack.recv(now, socket.id, args, window))?;
+            copy.store(0, &window[..result.len.min(piece)])?;
+            deliver(&result, &[])
+        });
+    }
     let mut waiter = Waiter::new(engine, socket, Direction::Receive, nonblocking);
     with_buffer(&STREAM_RECEIVE_BUFFER, |buffer| {
-        if buffer.len() < capacity {
-            buffer.resize(capacity, 0);
+        let piece = capacity.clamp(1, RECEIVE_CHUNK);
+        if buffer.len() < piece {
+            buffer.resize(piece, 0);
         }
-        if peek {
-            // A peek copies the same bytes again each time: it waits (as tcp_recvmsg's
-            // peek_seq loop does) until the target is queued, the stream ends or fails,
-            // the timeout or a signal, and then shows what is queued.
-            let window = &mut buffer[..capacity];
-            let args = RecvArgs {
-                capacity,
-                control_capacity,
-                flags,
-            };
-            let ended = POLLRDHUP | POLLHUP | POLLERR;
-            let attempt = waiter.attempt(false, |stack, now| {
-                let result = stack.recv(now, socket.id, args, window)?;
-                if result.len > 0 && result.len < target && stack.poll(socket.id) & ended == 0 {
-                    return Err(Errno::EAGAIN);
-                }
-                Ok(result)
-            });
-            let result = match attempt {
-                Ok(Ok(result)) => result,
-                Ok(Err(stop)) => {
-                    let last =
-                        engine.with_stack(|stack, now| stack.recv(now, socket.id, args, window));
-                    match (last, stop) {
-                        (Ok(result), _) if result.len > 0 => result,
-                        (_, Stop::TimedOut) => return Err(Errno::EAGAIN),
-                        (_, Stop::Interrupted(error)) => return Err(error),
-                    }
-                }
-                Err(error) => return Err(error),
-            };
-            let copied = if flags & MSG_TRUNC != 0 {
-                0
-            } else {
-                result.len.min(capacity)
-            };
-            return deliver(&result, &buffer[..copied]);
+        let result = if flags & MSG_PEEK != 0 {
+            peek_stream(engine, &mut waiter, &copy, target, buffer)?
+        } else {
+            read_stream(&mut waiter, &copy, target, buffer)?
+        };
+        deliver(&result, &[])
+    })
+}
+
+/// The most one piece of a receive moves through the shim's buffer.
+const RECEIVE_CHUNK: usize = 1024 * 1024;
+
+/// One stream receive's destination and arguments.
+struct StreamCopy<'a> {
+    id: stack::SocketId,
+    iovecs: &'a [iovec],
+    capacity: usize,
+    control_capacity: usize,
+    flags: c_int,
+}
+
+impl StreamCopy<'_> {
+    fn discards(&self) -> bool {
+        // TCP's MSG_TRUNC discards: nothing is copied to the program.
+        self.flags & MSG_TRUNC != 0
+    }
+
+    /// Copies `data` to the program at `offset` into the iovecs (skb_copy_datagram_msg).
+    fn store(&self, offset: usize, data: &[u8]) -> Result<(), Errno> {
+        if self.discards() || data.is_empty() {
+            return Ok(());
         }
-        let mut received = 0usize;
-        // The control messages (TCP_INQ, timestamps) and msg_flags of the last read: the
-        // kernel builds them once the copying loop is over.
+        usermem::scatter(&iovec_window(self.iovecs, offset, data.len()), data)
+    }
+
+    /// One piece of at most `piece` bytes into the program's memory at `offset`: Err when
+    /// nothing was taken. An ordinary read copies first and takes the bytes from the stack
+    /// after (a discarding MSG_TRUNC read of as many), so that a fault leaves them queued as
+    /// a failed skb_copy_datagram_msg leaves copied_seq; the urgent byte and MSG_TRUNC
+    /// reads go through stack.recv alone.
+    fn take_piece(
+        &self,
+        stack: &mut Stack,
+        now: Instant,
+        offset: usize,
+        piece: usize,
+        buffer: &mut [u8],
+    ) -> Result<RecvResult, Errno> {
+        let args = RecvArgs {
+            capacity: piece,
+            control_capacity: self.control_capacity,
+            flags: self.flags,
+        };
+        if !self.discards() && self.flags & MSG_OOB == 0 {
+            let window = &mut buffer[..piece];
+            let count = stack.tcp_copy_for_read(self.id, window);
+            if count > 0 {
+                self.store(offset, &window[..count])?;
+                let take = RecvArgs {
+                    capacity: count,
+                    flags: self.flags | MSG_TRUNC,
+                    ..args
+                };
+                return stack.recv(now, self.id, take, &mut []);
+            }
+            // Nothing to copy: the stack answers (the end, an error, EAGAIN).
+        }
+        let window = if self.discards() {
+            &mut buffer[..0]
+        } else {
+            &mut buffer[..piece]
+        };
+        let result = stack.recv(now, self.id, args, window)?;
+        self.store(offset, &window[..result.len.min(window.len())])?;
+        Ok(result)
+    }
+
+    /// tcp_recvmsg_locked's copying loop under the stack lock, for a read that has copied
+    /// `received` bytes: piece after piece while bytes are queued and the iovecs have room.
+    /// A fault ends it (EFAULT when it is the call's first copy; the bytes stay queued).
+    /// Returns the bytes moved and the last
+    /// piece's result (its control messages and flags); waiting is the caller's choice.
+    fn read_pieces(
+        &self,
+        stack: &mut Stack,
+        now: Instant,
+        received: usize,
+        buffer: &mut [u8],
+    ) -> Result<(usize, RecvResult), Errno> {
+        let mut moved = 0usize;
         let mut last = RecvResult::default();
         loop {
-            let want = capacity - received;
-            let window = &mut buffer[received..capacity];
-            let args = RecvArgs {
-                capacity: want,
-                control_capacity,
-                flags,
+            let room = self.capacity - received - moved;
+            let piece = if self.discards() {
+                room
+            } else {
+                room.min(buffer.len())
             };
-            let attempt = waiter.attempt(received > 0, |stack, now| {
-                stack.recv(now, socket.id, args, window)
-            });
-            match attempt {
-                Ok(Ok(result)) => {
-                    received += result.len;
-                    let done = result.len == 0 || received >= target || received >= capacity;
-                    last = result;
-                    if done {
-                        break;
-                    }
-                }
-                Ok(Err(_)) | Err(_) if received > 0 => break,
-                Ok(Err(Stop::TimedOut)) => return Err(Errno::EAGAIN),
-                Ok(Err(Stop::Interrupted(error))) => return Err(error),
-                Err(error) => return Err(error),
+            let result = match self.take_piece(stack, now, received + moved, piece, buffer) {
+                Ok(result) => result,
+                Err(error) if received + moved == 0 => return Err(error),
+                Err(_) => return Ok((moved, last)),
+            };
+            let taken = result.len;
+            moved += taken;
+            last = result;
+            // The urgent byte (MSG_OOB) is read alone (tcp_recv_urg).
+            let urgent = self.flags & MSG_OOB != 0;
+            if urgent || taken == 0 || taken < piece || received + moved >= self.capacity {
+                return Ok((moved, last));
+            }
+            let ahead = stack.tcp_read_ahead(self.id);
+            if ahead.queued == 0 {
+                return Ok((moved, last));
             }
         }
-        let result = RecvResult {
-            len: received,
-            ..last
-        };
-        // MSG_TRUNC discards: nothing is copied to the program.
-        let copied = if flags & MSG_TRUNC != 0 { 0 } else { received };
-        deliver(&result, &buffer[..copied])
+    }
+}
+
+/// The reading (not peeking) receive: the first piece as the stack answers it (data, EOF,
+/// an error or EAGAIN to wait), then more while the kernel's loop would go on.
+fn read_stream(
+    waiter: &mut Waiter<'_>,
+    copy: &StreamCopy<'_>,
+    target: usize,
+    buffer: &mut [u8],
+) -> Result<RecvResult, Errno> {
+    let mut received = 0usize;
+    // The control messages (TCP_INQ) and msg_flags of the last piece: the kernel builds
+    // them once the copying loop is over.
+    let mut last = RecvResult::default();
+    // Bounded: every pass copies bytes, or waits for the stack to move, or ends the call.
+    loop {
+        let wants_more = received < target;
+        let attempt = waiter.attempt(received > 0, |stack, now| {
+            if received > 0 {
+                // tcp_recvmsg_locked with "copied" > 0: stop at the urgent mark, at the
+                // end or an error (left for the next call), or when the target is met and
+                // nothing is queued; otherwise wait (sk_wait_data) for more.
+                let ahead = stack.tcp_read_ahead(copy.id);
+                if ahead.at_mark || (ahead.queued == 0 && (ahead.ended || !wants_more)) {
+                    return Ok(None);
+                }
+                if ahead.queued == 0 {
+                    return Err(Errno::EAGAIN);
+                }
+            }
+            copy.read_pieces(stack, now, received, buffer).map(Some)
+        });
+        match attempt {
+            Ok(Ok(Some((moved, result)))) => {
+                // A later pass that took nothing keeps the last piece's control messages.
+                if moved > 0 || received == 0 {
+                    last = result;
+                }
+                received += moved;
+                if moved == 0 || received >= copy.capacity || copy.flags & MSG_OOB != 0 {
+                    break;
+                }
+            }
+            Ok(Ok(None)) => break,
+            Ok(Err(_)) | Err(_) if received > 0 => break,
+            Ok(Err(Stop::TimedOut)) => return Err(Errno::EAGAIN),
+            Ok(Err(Stop::Interrupted(error))) => return Err(error),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(RecvResult {
+        len: received,
+        ..last
     })
+}
+
+/// MSG_PEEK: copies the same bytes again each time. It waits (as tcp_recvmsg's peek_seq
+/// loop does) until the target is queued, the stream ends or fails, the timeout or a
+/// signal, and then shows what is queued: the first piece through stack.recv (its checks
+/// and side effects), the rest through tcp_peek_from, under the same lock.
+fn peek_stream(
+    engine: &Engine,
+    waiter: &mut Waiter<'_>,
+    copy: &StreamCopy<'_>,
+    target: usize,
+    buffer: &mut [u8],
+) -> Result<RecvResult, Errno> {
+    let ended = POLLRDHUP | POLLHUP | POLLERR;
+    let urgent = copy.flags & MSG_OOB != 0;
+    let attempt = waiter.attempt(false, |stack, now| {
+        let peekable = stack.tcp_read_ahead(copy.id).peekable.min(copy.capacity);
+        if !urgent && peekable > 0 && peekable < target && stack.poll(copy.id) & ended == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        peek_pieces(stack, now, copy, buffer)
+    });
+    match attempt {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(stop)) => {
+            let last = engine.with_stack(|stack, now| peek_pieces(stack, now, copy, buffer));
+            match (last, stop) {
+                (Ok(result), _) if result.len > 0 => Ok(result),
+                (_, Stop::TimedOut) => Err(Errno::EAGAIN),
+                (_, Stop::Interrupted(error)) => Err(error),
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The peek's copy: the first piece by stack.recv, the rest by tcp_peek_from.
+fn peek_pieces(
+    stack: &mut Stack,
+    now: Instant,
+    copy: &StreamCopy<'_>,
+    buffer: &mut [u8],
+) -> Result<RecvResult, Errno> {
+    let args = RecvArgs {
+        capacity: copy.capacity,
+        control_capacity: copy.control_capacity,
+        flags: copy.flags,
+    };
+    let piece = if copy.discards() {
+        0
+    } else {
+        buffer.len().min(copy.capacity)
+    };
+    let window = &mut buffer[..piece];
+    let mut result = stack.recv(now, copy.id, args, window)?;
+    if copy.discards() {
+        return Ok(result);
+    }
+    let first = result.len.min(piece);
+    copy.store(0, &window[..first])?;
+    let mut shown = first;
+    // The urgent byte (MSG_OOB) is one byte; an ordinary peek goes on while pieces fill.
+    // Bounded by the capacity: every pass copies at least one byte or stops.
+    let more = copy.flags & MSG_OOB == 0 && first == piece;
+    while more && shown < copy.capacity {
+        let room = (copy.capacity - shown).min(piece);
+        let count = stack.tcp_peek_from(copy.id, shown, &mut window[..room]);
+        // A fault after the first piece returns what was shown (tcp_recvmsg_locked:
+        // "if (!copied) copied = -EFAULT").
+        if count == 0 || copy.store(shown, &window[..count]).is_err() {
+            break;
+        }
+        shown += count;
+    }
+    result.len = shown;
+    Ok(result)
 }
 
 /// SO_RCVLOWAT (1 unless the program set it).

@@ -17,8 +17,8 @@ pub use receive::{
     timestamping, SocketLevelRequest,
 };
 pub use send::{
-    parse_ip_send_control, parse_udp_send_control, priority_allowed, tos_to_priority, SendContext,
-    SendControl,
+    parse_ip_send_control, parse_tcp_send_control, parse_udp_send_control, priority_allowed,
+    tos_to_priority, SendContext, SendControl,
 };
 
 /// sizeof(struct cmsghdr) on x86_64.

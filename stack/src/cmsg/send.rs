@@ -116,6 +116,27 @@ pub fn parse_ip_send_control(
     Ok(())
 }
 
+/// tcp_sendmsg_locked's sock_cmsg_send: SOL_SOCKET messages only (other levels are not
+/// looked at), SCM_TS_OPT_ID refused ("if (sk_is_tcp(sk)) return -EINVAL"), and any failure
+/// answered with EINVAL ("err = -EINVAL; goto out_err").
+pub fn parse_tcp_send_control(
+    control: &[u8],
+    context: &SendContext<'_>,
+) -> Result<SendControl, Errno> {
+    let mut result = SendControl::default();
+    for message in ControlMessages::new(control) {
+        let message = message.map_err(|_| Errno::EINVAL)?;
+        if message.level != level::SOL_SOCKET {
+            continue;
+        }
+        if message.kind == kind::SCM_TS_OPT_ID {
+            return Err(Errno::EINVAL);
+        }
+        parse_socket_message(&message, context, &mut result).map_err(|_| Errno::EINVAL)?;
+    }
+    Ok(result)
+}
+
 /// One SOL_IP message (ip_cmsg_send's switch).
 fn parse_ip_message(
     message: &ControlMessage<'_>,

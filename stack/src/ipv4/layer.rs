@@ -119,6 +119,30 @@ impl Ipv4Layer {
         self.run_loopback(now, upper) || delivered
     }
 
+    /// How many frames and loopback datagrams are queued: taken before a send, so that
+    /// `frame_handed_since` can find the frame that send gave the device.
+    pub(crate) fn output_mark(&self) -> (usize, usize) {
+        (self.transmit.len(), self.loopback.len())
+    }
+
+    /// The first IPv4 frame queued since `mark` (a transmit timestamp's looped copy): an
+    /// Ethernet frame for our interface (not the ARP request a send may queue first), else a
+    /// loopback datagram with lo's header. None while the datagram waits for ARP.
+    pub(crate) fn frame_handed_since(
+        &self,
+        mark: (usize, usize),
+    ) -> Option<crate::tx_timestamp::HandedFrame> {
+        let is_ipv4 = |frame: &&Vec<u8>| frame.get(12..14) == Some(&[0x08, 0x00][..]);
+        if let Some(frame) = self.transmit.iter().skip(mark.0).find(is_ipv4) {
+            return Some(crate::tx_timestamp::HandedFrame {
+                bytes: frame.clone(),
+                ifindex: self.iface.ifindex,
+            });
+        }
+        let looped = self.loopback.get(mark.1)?;
+        Some(crate::tx_timestamp::HandedFrame::loopback(&looped.datagram))
+    }
+
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.tick(now);
         self.transmit.pop_front()

@@ -248,6 +248,7 @@ fn queue_icmp_error(
         icmp_type: error.icmp_type,
         code: error.icmp_code,
         info: error.info,
+        ee_data: 0,
         destination: error.quoted_dst,
         port: 0,
         offender: Some(error.offender),

@@ -21,6 +21,7 @@ mod send;
 mod socket;
 #[cfg(test)]
 mod tests;
+mod tx_reports;
 
 pub use layer::RawLayer;
 

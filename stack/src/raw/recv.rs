@@ -136,6 +136,7 @@ fn error_header(error: &QueuedError) -> [u8; 32] {
     out[5] = error.icmp_type;
     out[6] = error.code;
     out[8..12].copy_from_slice(&error.info.to_ne_bytes());
+    out[12..16].copy_from_slice(&error.ee_data.to_ne_bytes());
     // ipv4_datagram_support_cmsg: only ICMP-origin errors name their offender.
     if let (ORIGIN_ICMP, Some(offender)) = (error.origin, error.offender) {
         out[16..32].copy_from_slice(&crate::sockaddr::encode_in(SocketAddrV4::new(offender, 0)));
@@ -168,13 +169,28 @@ fn receive_error(
         flags |= MSG_TRUNC;
     }
     let mut writer = ControlWriter::new(args.control_capacity);
+    let is_report = error.origin == crate::tx_timestamp::ORIGIN_TIMESTAMPING;
+    let mut report_offender = None;
     if let Some(received) = &error.received {
-        put_timestamps(&mut writer, timestamp_request(socket), received.timestamp);
+        let mut request = timestamp_request(socket);
+        if is_report {
+            // On the error queue SOFTWARE alone gives SO_TIMESTAMPING.
+            request.timestamping_flags =
+                crate::tx_timestamp::error_queue_stamp_flags(request.timestamping_flags);
+        }
+        put_timestamps(&mut writer, request, received.timestamp);
         if error.origin == ORIGIN_ICMP {
             put_ip_messages(&mut writer, socket, received);
+        } else if is_report {
+            report_offender =
+                super::tx_reports::put_report_ip_messages(&mut writer, socket, received);
         }
     }
-    writer.put(level::SOL_IP, IP_RECVERR, &error_header(&error));
+    let mut header = error_header(&error);
+    if let Some(offender) = report_offender {
+        header[16..32].copy_from_slice(&crate::sockaddr::encode_in(SocketAddrV4::new(offender, 0)));
+    }
+    writer.put(level::SOL_IP, IP_RECVERR, &header);
     let (control, truncated) = writer.finish();
     if truncated {
         flags |= MSG_CTRUNC;
@@ -183,7 +199,8 @@ fn receive_error(
         len: copied.min(args.capacity),
         // msg_name: the quoted destination, even with port 0 (measured: traceroute -T's raw
         // TCP socket reads 198.19.0.2 port 0 from its error queue).
-        from: Some(SocketAddrV4::new(error.destination, error.port)),
+        // ipv4_datagram_support_addr: not for transmit reports.
+        from: (!is_report).then(|| SocketAddrV4::new(error.destination, error.port)),
         control,
         flags,
     })

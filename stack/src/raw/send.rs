@@ -167,8 +167,15 @@ impl RawLayer {
                     },
                 );
             }
+            let (message_flags, message_id) = (control.timestamping, control.timestamp_id);
+            let mark = ip.output_mark();
             return match ip.send_header_included(now, destination, &payload, oif, dont_route) {
-                Ok(()) => Ok(payload.len()),
+                Ok(()) => {
+                    let frame = ip.frame_handed_since(mark);
+                    let stamp = ip.wall_time_at(now);
+                    self.report_transmit(id, message_flags, message_id, frame, stamp);
+                    Ok(payload.len())
+                }
                 Err(HeaderIncludedError::TooBig { mtu }) => {
                     self.local_error(id, destination, peer_port, mtu);
                     Err(Errno::EMSGSIZE)
@@ -211,8 +218,15 @@ impl RawLayer {
             // ip_append_data copies through raw_getfrag after its size checks.
             return Err(Errno::EFAULT);
         }
+        let connected = socket.peer.is_some();
+        let mark = ip.output_mark();
         let result = ip.send(now, &datagram);
-        if socket.peer.is_some() {
+        if result.is_ok() {
+            let frame = ip.frame_handed_since(mark);
+            let stamp = ip.wall_time_at(now);
+            self.report_transmit(id, control.timestamping, control.timestamp_id, frame, stamp);
+        }
+        if connected {
             let socket = self.get_mut(id)?;
             socket.inet_id = socket.inet_id.wrapping_add(1);
         }
@@ -242,6 +256,7 @@ impl RawLayer {
             icmp_type: 0,
             code: 0,
             info: mtu,
+            ee_data: 0,
             destination,
             port,
             offender: None,

@@ -49,6 +49,8 @@ pub(super) struct QueuedError {
     pub icmp_type: u8,
     pub code: u8,
     pub info: u32,
+    /// ee_data: a transmit report's OPT_ID key (`tx_reports.rs`), else 0.
+    pub ee_data: u32,
     /// msg_name: the quoted destination, and serr->port: 0 for ICMP errors (raw and ping
     /// report "no remote port"), inet_dport for local ones.
     pub destination: Ipv4Addr,

@@ -151,6 +151,9 @@ fn set_timestamping(options: &mut SocketOptions, new: bool, value: &[u8]) -> Res
     if flags & SOF_TIMESTAMPING_BIND_PHC != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
+    options
+        .timestamp_key
+        .flags_changed(options.timestamping_flags, flags);
     options.timestamping_flags = flags;
     // sock_valbool_flag(sk, SOCK_TSTAMP_NEW, optname == SO_TIMESTAMPING_NEW): shared with
     // SO_TIMESTAMP(NS)_NEW, so it also decides which SO_TIMESTAMP name reads 1.

@@ -180,6 +180,8 @@ pub struct SocketOptions {
     pub receive_priority: bool,
     /// SO_ZEROCOPY (SOCK_ZEROCOPY): MSG_ZEROCOPY sends are allowed to pin pages.
     pub zerocopy: bool,
+    /// sk_tskey of a datagram socket: SOF_TIMESTAMPING_OPT_ID's counter (tx_timestamp.rs).
+    pub timestamp_key: crate::tx_timestamp::TimestampKey,
     /// SO_LOCK_FILTER (SOCK_FILTER_LOCKED): the socket filter may not change any more.
     pub filter_locked: bool,
     /// SO_ATTACH_FILTER (sk->sk_filter): the classic program run over every datagram before
@@ -274,6 +276,7 @@ impl SocketOptions {
             receive_mark: false,
             receive_priority: false,
             zerocopy: false,
+            timestamp_key: Default::default(),
             filter_locked: false,
             filter: None,
             reuseport_program: None,

@@ -103,6 +103,24 @@ impl ReceiveQueue {
         !self.out_of_order.is_empty()
     }
 
+    /// The out-of-order queue holds one segment and it carries the peer's FIN
+    /// (tcp_fastopen_active_disable_ofo_check; adjacent pieces count as one, as the
+    /// kernel's ofo queue coalesces them).
+    pub fn only_fin_out_of_order(&self) -> bool {
+        let Some(fin) = self.pending_fin.filter(|&fin| fin > self.delivered) else {
+            return false;
+        };
+        match self.out_of_order.len() {
+            0 => true,
+            1 => self
+                .out_of_order
+                .iter()
+                .next()
+                .is_some_and(|(start, data)| start + data.len() as u64 == fin),
+            _ => false,
+        }
+    }
+
     /// Adds `data` that starts `ahead` bytes after RCV.NXT (negative: it starts before, the
     /// old part is trimmed). `fin`: the segment carries FIN after its data.
     pub fn insert(&mut self, ahead: i64, data: &[u8], fin: bool) -> Inserted {

@@ -85,6 +85,10 @@ impl TcpLayer {
                 .ephemeral_port_range(self.sysctls.ip_local_port_range);
             self.ports
                 .claim_for_bind(range, binding, &mut self.random)?
+        } else if socket.repair.forces_port() {
+            // SK_FORCE_REUSE (`repair.rs`): no conflict check.
+            self.ports.hold(requested.port, binding);
+            requested.port
         } else {
             self.ports.claim(requested.port, binding)?;
             requested.port
@@ -238,6 +242,9 @@ impl TcpLayer {
         if self.connections.contains_key(&tuple) || self.time_wait.contains_key(&tuple) {
             return Err(Errno::EADDRNOTAVAIL);
         }
+        if self.user_socket(id)?.repair.on {
+            return self.connect_repaired(now, id, local, remote, route.mtu);
+        }
         // tcp_v4_connect: secure_tcp_seq and secure_tcp_ts_off, so that a peer still holding
         // this 4-tuple in TIME_WAIT accepts the SYN (see secure_seq.rs).
         let iss = self.secrets.initial_sequence(now, local, remote);
@@ -320,11 +327,15 @@ impl TcpLayer {
         self.stop_listening(now, id);
         let socket = self.sockets.get_mut(id)?;
         let mut error = None;
+        let repairing = socket.repair.on;
         if let Some(connection) = socket.connection_mut() {
             let state = connection.state;
             let unsent_fin = connection.snd_nxt != connection.send_end()
                 && matches!(state, State::Closing | State::LastAck);
-            if state.abort_sends_reset() || unsent_fin {
+            if repairing {
+                // tcp_disconnect: "else if (unlikely(tp->repair)) sk->sk_err = ECONNABORTED".
+                error = Some(Errno::ECONNABORTED);
+            } else if state.abort_sends_reset() || unsent_fin {
                 connection.send_reset(now, &mut self.outbox);
                 error = Some(Errno::ECONNRESET);
             } else if state == State::SynSent {
@@ -478,7 +489,7 @@ impl TcpLayer {
                 (connection.state, !connection.receive.ready.is_empty())
             }
         };
-        if state == State::Closed {
+        if state == State::Closed || self.close_repaired(id) {
             self.release_and_remove(id);
             return;
         }
@@ -520,7 +531,10 @@ impl TcpLayer {
                 .more
                 .fin_wait2_timeout(fin_timeout, connection.rtt.rto())
             {
-                Some(wait) => connection.timers.set(Timer::Keepalive, now + wait),
+                Some(wait) => connection.timers.set(
+                    Timer::Keepalive,
+                    now + super::timewait::fin_wait2_timer_delay(wait),
+                ),
                 None => {
                     connection.send_reset(now, &mut self.outbox);
                     connection.finish();
@@ -543,6 +557,8 @@ impl TcpLayer {
     }
 
     fn release_and_remove(&mut self, id: SocketId) {
+        // tcp_v4_destroy_sock's Fast Open check (`fastopen_blackhole.rs`).
+        self.fastopen_destroy_check(id);
         if let Some(socket) = self.sockets.remove(id) {
             if let Some(bound) = socket.bound {
                 self.ports

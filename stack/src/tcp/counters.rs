@@ -35,4 +35,12 @@ pub struct TcpCounters {
     pub syncookies_failed: u64,
     /// Requests reset by tcp_check_req (LINUX_MIB_EMBRYONICRSTS): tcp_abort_on_overflow.
     pub embryonic_resets: u64,
+    /// tcp_inbound_hash's drops (`md5sig.rs`): a malformed or repeated authentication option
+    /// (SKB_DROP_REASON_TCP_AUTH_HDR), an unsigned segment from a keyed peer
+    /// (TCPMD5NOTFOUND), a signed one no key covers (TCPMD5UNEXPECTED), a wrong digest
+    /// (TCPMD5FAILURE).
+    pub auth_header_drops: u64,
+    pub md5_not_found: u64,
+    pub md5_unexpected: u64,
+    pub md5_failure: u64,
 }

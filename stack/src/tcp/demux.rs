@@ -45,7 +45,12 @@ impl TcpLayer {
         let remote = SocketAddrV4::new(datagram.src, segment.source_port);
         let tuple = (local, remote);
         if let Some(&id) = self.connections.get(&tuple) {
+            // tcp_inbound_hash (`md5sig_layer.rs`).
+            if self.md5_inbound_dropped(id, datagram) {
+                return Delivery::Consumed;
+            }
             self.connection_input(now, id, &segment, datagram);
+            self.acknowledge_transmit_stamps(now, id);
             return Delivery::Consumed;
         }
         if self.time_wait.contains_key(&tuple) {
@@ -128,7 +133,7 @@ impl TcpLayer {
                 }
             }
             Reaction::ResetReply => {
-                self.send_reset_reply(segment, datagram);
+                self.send_reset_reply_for(Some(id), segment, datagram);
                 let closed = self
                     .sockets
                     .get(id)
@@ -205,6 +210,10 @@ impl TcpLayer {
             self.send_reset_reply(segment, datagram);
             return;
         };
+        // tcp_inbound_hash against the listener's keys (`md5sig_layer.rs`).
+        if self.md5_inbound_dropped(listener_id, datagram) {
+            return;
+        }
         if segment.has(flags::RST) {
             return;
         }
@@ -217,7 +226,7 @@ impl TcpLayer {
                 }
             }
             // "if (th->ack) return 1": an ACK for no connection is answered with a reset.
-            self.send_reset_reply(segment, datagram);
+            self.send_reset_reply_for(Some(listener_id), segment, datagram);
             return;
         }
         if !segment.has(flags::SYN) || segment.has(flags::FIN) {
@@ -230,9 +239,23 @@ impl TcpLayer {
     /// tcp_v4_send_reset: never for a reset; with ACK the reset takes the ACK's number,
     /// otherwise it acknowledges the segment (RFC 9293 3.10.7.1).
     pub(super) fn send_reset_reply(&mut self, segment: &Repr<'_>, datagram: &InboundDatagram<'_>) {
+        self.send_reset_reply_for(None, segment, datagram);
+    }
+
+    /// tcp_v4_send_reset for `socket` (a full socket: its MD5 key signs the reset), or for
+    /// none (a TIME_WAIT record or no socket: `md5sig_layer.rs` decides).
+    pub(super) fn send_reset_reply_for(
+        &mut self,
+        socket: Option<SocketId>,
+        segment: &Repr<'_>,
+        datagram: &InboundDatagram<'_>,
+    ) {
         if segment.has(flags::RST) {
             return;
         }
+        let Some(md5_secret) = self.reset_signing(socket, segment, datagram) else {
+            return;
+        };
         let (seq, ack, reset_flags) = if segment.has(flags::ACK) {
             (segment.ack, 0, flags::RST)
         } else {
@@ -250,7 +273,10 @@ impl TcpLayer {
             flags: reset_flags,
             window: 0,
             urgent_pointer: 0,
-            options: Options::default(),
+            options: Options {
+                md5: md5_secret.as_ref().map(|_| [0; 16]),
+                ..Options::default()
+            },
             payload: &[],
         };
         self.counters.resets_sent += 1;
@@ -260,7 +286,12 @@ impl TcpLayer {
             ttl: None,
             tos: 0,
             ident: None,
-            bytes: repr.emit(datagram.dst, datagram.src),
+            bytes: super::md5sig::signed(
+                repr.emit(datagram.dst, datagram.src),
+                datagram.dst,
+                datagram.src,
+                md5_secret.as_deref(),
+            ),
         });
     }
 

@@ -13,8 +13,11 @@
 //!   per host. A port bind() made (fastreuse >= 0) is never shared by connect().
 //!   IP_LOCAL_PORT_RANGE on the socket makes the walk step by one, with no parity split.
 //!
-//! Not modelled: ip_local_reserved_ports (never read: the shim's namespaces have none) and
-//! ip_autobind_reuse (0 by default; its relaxed second pass is not taken).
+//! - Both searches skip the ports of ip_local_reserved_ports (inet_is_local_reserved_port);
+//!   an explicit bind() to one is allowed. With ip_autobind_reuse, a bind(0) or listen() that
+//!   found no free port searches again with relax = true: a SO_REUSEADDR socket may then share
+//!   a port whose holders all set SO_REUSEADDR and none listens, unless both sides also set
+//!   SO_REUSEPORT (inet_bind_conflict with reuseport_ok = false).
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::HashMap;
@@ -82,6 +85,33 @@ impl PortTable {
         claimant: Binding,
         random: &mut Random,
     ) -> Result<u16, Errno> {
+        let mut relax = false;
+        loop {
+            if let Some(port) = self.find_open_port(range, &claimant, relax, random) {
+                // inet_csk_get_port's "success": the relaxed pass found a port whose holders
+                // all accept this socket, so the explicit-port rules accept it too.
+                self.claim(port, claimant)?;
+                return Ok(port);
+            }
+            // "if (net->ipv4.sysctl_ip_autobind_reuse && !relax) { relax = true; goto
+            // ports_exhausted; }": "We still have a chance to connect to different
+            // destinations".
+            if self.autobind_reuse && !relax {
+                relax = true;
+                continue;
+            }
+            return Err(Errno::EADDRINUSE);
+        }
+    }
+
+    /// One pass of inet_csk_find_open_port's search, from "ports_exhausted:".
+    fn find_open_port(
+        &self,
+        range: (u16, u16),
+        claimant: &Binding,
+        relax: bool,
+        random: &mut Random,
+    ) -> Option<u16> {
         // "attempt_half = (sk->sk_reuse == SK_CAN_REUSE) ? 1 : 0".
         let mut attempt_half = u32::from(claimant.reuse_address);
         loop {
@@ -111,10 +141,11 @@ impl PortTable {
                     if port >= high {
                         port -= remaining;
                     }
-                    if self.free_for_autobind(port as u16, &claimant) {
-                        let port = port as u16;
-                        self.claim(port, claimant)?;
-                        return Ok(port);
+                    let candidate = port as u16;
+                    if !self.reserved.contains(candidate)
+                        && self.free_for_autobind(candidate, claimant, relax)
+                    {
+                        return Some(candidate);
                     }
                     port += 2;
                 }
@@ -127,17 +158,26 @@ impl PortTable {
                 attempt_half = 2;
                 continue;
             }
-            return Err(Errno::EADDRINUSE);
+            return None;
         }
     }
 
-    /// inet_csk_bind_conflict with relax = false and reuseport_ok = false: any holder on an
-    /// overlapping address (a TIME_WAIT record included) makes the port unusable.
-    fn free_for_autobind(&self, port: u16, claimant: &Binding) -> bool {
+    /// inet_csk_bind_conflict with reuseport_ok = false. Without relax any holder on an
+    /// overlapping address (a TIME_WAIT record included) makes the port unusable; with relax
+    /// (ip_autobind_reuse's second pass) two SO_REUSEADDR sockets share unless the holder
+    /// listens or both set SO_REUSEPORT (inet_bind_conflict: "if (!relax || (!reuseport_ok &&
+    /// sk->sk_reuseport && sk2->sk_reuseport && ...)) return true").
+    fn free_for_autobind(&self, port: u16, claimant: &Binding, relax: bool) -> bool {
         self.bucket(port).is_none_or(|bucket| {
             !bucket.bindings.iter().any(|existing| {
+                let shares = relax
+                    && claimant.reuse_address
+                    && existing.reuse_address
+                    && !existing.listening
+                    && !(claimant.reuse_port && existing.reuse_port);
                 existing.holder != claimant.holder
                     && addresses_overlap(existing.address, claimant.address)
+                    && !shares
             })
         })
     }
@@ -177,6 +217,13 @@ impl PortTable {
                     port -= remaining;
                 }
                 let candidate = port as u16;
+                // "if (inet_is_local_reserved_port(net, port)) continue;" (the loop's
+                // "i += step, port += step" still runs).
+                if self.reserved.contains(candidate) {
+                    tried += step;
+                    port += step;
+                    continue;
+                }
                 let usable = match self.bucket(candidate) {
                     None => true,
                     Some(bucket) => bucket.made_by_connect && !tuple_in_use(candidate),
@@ -215,6 +262,7 @@ impl PortTable {
 mod tests {
     use super::super::ports::Holder;
     use super::*;
+    use crate::reserved_ports::ReservedPorts;
     use crate::socket::SocketId;
 
     const PEER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 7);
@@ -334,6 +382,102 @@ mod tests {
         assert_eq!(
             table.claim_for_bind((50000, 50001), binding(3, SOURCE, false), &mut random),
             Err(Errno::EADDRINUSE)
+        );
+    }
+
+    #[test]
+    fn both_searches_skip_reserved_ports() {
+        let reserved = ReservedPorts::from_ranges(&[(40001, 40001), (40004, 40004)]);
+        let range = (40001, 40004);
+        for seed in 0..8 {
+            let mut random = Random::new(seed);
+            let mut table = PortTable {
+                reserved: reserved.clone(),
+                ..PortTable::default()
+            };
+            let mut bound: Vec<u16> = (0..2)
+                .map(|index| {
+                    table
+                        .claim_for_bind(range, binding(index, SOURCE, false), &mut random)
+                        .unwrap()
+                })
+                .collect();
+            bound.sort_unstable();
+            assert_eq!(bound, [40002, 40003]);
+            assert_eq!(
+                table.claim_for_bind(range, binding(9, SOURCE, false), &mut random),
+                Err(Errno::EADDRINUSE)
+            );
+            let mut table = PortTable {
+                reserved: reserved.clone(),
+                ..PortTable::default()
+            };
+            let mut connected: Vec<u16> = Vec::new();
+            for index in 0..2 {
+                let port = table
+                    .claim_for_connect(
+                        &connect_request(range, PEER),
+                        binding(index, SOURCE, false),
+                        &mut random,
+                        |port| connected.contains(&port),
+                    )
+                    .unwrap();
+                connected.push(port);
+            }
+            connected.sort_unstable();
+            assert_eq!(connected, [40002, 40003]);
+            assert_eq!(
+                table.claim_for_connect(
+                    &connect_request(range, PEER),
+                    binding(9, SOURCE, false),
+                    &mut random,
+                    |_| true,
+                ),
+                Err(Errno::EADDRNOTAVAIL)
+            );
+        }
+    }
+
+    /// ip_autobind_reuse's relaxed pass: SO_REUSEADDR sockets share a port no one listens
+    /// on; a TIME_WAIT record that set SO_REUSEADDR is shared too.
+    #[test]
+    fn autobind_reuse_relaxes_only_after_the_range_is_exhausted() {
+        let mut random = Random::new(17);
+        let mut table = PortTable {
+            autobind_reuse: true,
+            ..PortTable::default()
+        };
+        let range = (50000, 50001);
+        let first = table
+            .claim_for_bind(range, binding(1, SOURCE, true), &mut random)
+            .unwrap();
+        let second = table
+            .claim_for_bind(range, binding(2, SOURCE, true), &mut random)
+            .unwrap();
+        assert_ne!(first, second, "a free port comes before sharing");
+        let third = table
+            .claim_for_bind(range, binding(3, SOURCE, true), &mut random)
+            .unwrap();
+        assert!(third == first || third == second);
+        assert_eq!(
+            table.claim_for_bind(range, binding(4, SOURCE, false), &mut random),
+            Err(Errno::EADDRINUSE)
+        );
+        let mut table = PortTable {
+            autobind_reuse: true,
+            ..PortTable::default()
+        };
+        let local = SocketAddrV4::new(SOURCE, 50000);
+        table.hold(
+            50000,
+            Binding {
+                holder: Holder::TimeWait(local, PEER),
+                ..binding(0, SOURCE, true)
+            },
+        );
+        assert_eq!(
+            table.claim_for_bind((50000, 50000), binding(5, SOURCE, true), &mut random),
+            Ok(50000)
         );
     }
 

@@ -168,6 +168,8 @@ pub struct FastOpenHost {
     /// SYN, then how much of it went (fo->copied).
     request: Option<Vec<u8>>,
     copied: usize,
+    /// Active Fast Open paused after a suspected blackhole (`fastopen_blackhole.rs`).
+    pub(super) active: super::fastopen_blackhole::ActiveDisable,
 }
 
 impl FastOpenHost {
@@ -177,6 +179,7 @@ impl FastOpenHost {
             cache: HashMap::new(),
             request: None,
             copied: 0,
+            active: Default::default(),
         }
     }
 
@@ -262,6 +265,11 @@ pub struct ConnectionFastOpen {
     pub write_pending: bool,
     /// What the SYN-ACK taught, for the layer's cookie cache.
     pub learned: Option<Learned>,
+    /// tp->syn_fastopen_ch: Fast Open was allowed again after a blackhole pause; data
+    /// received clears the namespace's count (`fastopen_blackhole.rs`).
+    pub check_after_pause: bool,
+    /// The retransmission timer suspects a blackhole: the layer pauses Fast Open.
+    pub blackhole_suspected: bool,
 }
 
 /// tcp_fastopen_cache_set's arguments, from tcp_rcv_fastopen_synack.
@@ -287,18 +295,24 @@ impl Connection {
     /// tcp_send_syn_data (with `data`, which may be empty for TCP_FASTOPEN_CONNECT without a
     /// cookie) or a SYN with a cookie request: sends the SYN and returns how many bytes of
     /// `data` it carries.
+    /// `paused`: tcp_fastopen_active_should_disable said yes (a blackhole pause): the SYN is
+    /// a plain one, without the option ("cookie->len = -1").
     pub fn send_fastopen_syn(
         &mut self,
         now: Instant,
         host: &FastOpenHost,
         sysctl: u32,
+        paused: bool,
         data: &[u8],
         out: &mut Vec<OutSegment>,
     ) -> usize {
-        // tcp_fastopen_cookie_check: the cache, then "no cookie" (sysctl bit or socket).
+        // tcp_fastopen_cookie_check: the cache, the blackhole pause, then "no cookie"
+        // (sysctl bit or socket).
         let (cached_mss, mut cookie) = host.cache_get(*self.local.ip(), *self.remote.ip());
         let no_cookie = sysctl & TFO_CLIENT_NO_COOKIE != 0 || self.settings.more.fastopen_no_cookie;
-        let (usable, option) = if no_cookie {
+        let (usable, option) = if paused {
+            (false, None)
+        } else if no_cookie {
             (true, None)
         } else if cookie.len > 0 {
             (true, Some(cookie))
@@ -635,24 +649,42 @@ impl TcpLayer {
     ) -> FastOpenOpen {
         let sysctl = self.sysctls.tcp.fastopen;
         if let Some(data) = self.fastopen.request.take() {
-            let copied =
-                connection.send_fastopen_syn(now, &self.fastopen, sysctl, &data, &mut self.outbox);
+            let paused = self.fastopen_paused(now, connection);
+            let copied = connection.send_fastopen_syn(
+                now,
+                &self.fastopen,
+                sysctl,
+                paused,
+                &data,
+                &mut self.outbox,
+            );
             self.fastopen.copied = copied;
             return FastOpenOpen::Sent { copied };
         }
         if connection.settings.more.fastopen_connect {
-            let (_, cookie) = self
-                .fastopen
-                .cache_get(*connection.local.ip(), *connection.remote.ip());
-            let no_cookie =
-                sysctl & TFO_CLIENT_NO_COOKIE != 0 || connection.settings.more.fastopen_no_cookie;
-            if no_cookie || cookie.len > 0 {
-                connection.fastopen.deferred = true;
-                return FastOpenOpen::Deferred;
+            // tcp_fastopen_defer_connect → tcp_fastopen_cookie_check: paused, the SYN goes
+            // now without the option (and without TFO_COOKIE_UNAVAILABLE).
+            let paused = self.fastopen_paused(now, connection);
+            if !paused {
+                let (_, cookie) = self
+                    .fastopen
+                    .cache_get(*connection.local.ip(), *connection.remote.ip());
+                let no_cookie = sysctl & TFO_CLIENT_NO_COOKIE != 0
+                    || connection.settings.more.fastopen_no_cookie;
+                if no_cookie || cookie.len > 0 {
+                    connection.fastopen.deferred = true;
+                    return FastOpenOpen::Deferred;
+                }
+                connection.fastopen.client_fail = TFO_COOKIE_UNAVAILABLE;
             }
-            connection.fastopen.client_fail = TFO_COOKIE_UNAVAILABLE;
-            let copied =
-                connection.send_fastopen_syn(now, &self.fastopen, sysctl, &[], &mut self.outbox);
+            let copied = connection.send_fastopen_syn(
+                now,
+                &self.fastopen,
+                sysctl,
+                paused,
+                &[],
+                &mut self.outbox,
+            );
             return FastOpenOpen::Sent { copied };
         }
         connection.send_syn(now, &mut self.outbox);
@@ -667,6 +699,8 @@ impl TcpLayer {
         data: &[u8],
     ) -> usize {
         let sysctl = self.sysctls.tcp.fastopen;
+        let timeout = self.sysctls.tcp.fastopen_blackhole_timeout_secs;
+        let verdict = self.fastopen.active.verdict(now, timeout);
         let Ok(socket) = self.sockets.get_mut(id) else {
             return 0;
         };
@@ -674,7 +708,14 @@ impl TcpLayer {
             return 0;
         };
         connection.fastopen.deferred = false;
-        connection.send_fastopen_syn(now, &self.fastopen, sysctl, data, &mut self.outbox)
+        // tcp_connect → tcp_send_syn_data → tcp_fastopen_cookie_check asks again: a pause
+        // that began since connect() makes this a plain SYN.
+        use super::fastopen_blackhole::ActiveVerdict;
+        let paused = verdict == ActiveVerdict::Paused;
+        if let ActiveVerdict::Allowed { after_pause: true } = verdict {
+            connection.fastopen.check_after_pause = true;
+        }
+        connection.send_fastopen_syn(now, &self.fastopen, sysctl, paused, data, &mut self.outbox)
     }
 
     /// The cookie this stack would hand `client` for `server` (tests and diagnostics).

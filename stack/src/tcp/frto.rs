@@ -14,6 +14,8 @@ impl Connection {
     /// recently to be (the head always is); a SACKed head means the receiver reneged.
     fn timeout_mark_lost(&mut self, now: Instant) {
         let reneged = self.sent.head().is_some_and(|head| head.sacked);
+        // "Mark SACK reneging until we recover from this loss event" (`reneging.rs`).
+        self.recovery.sack_reneged |= reneged;
         if !self.sack {
             self.recovery.reno_sacked = 0;
         }

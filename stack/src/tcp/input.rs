@@ -248,7 +248,9 @@ impl Connection {
         // PAWS (RFC 7323 5.3): an older timestamp than the last one accepted is a duplicate
         // from an earlier incarnation of the sequence space.
         if let Some((value, _)) = segment.options.timestamps.filter(|_| self.timestamps) {
-            if (value.wrapping_sub(self.ts_recent) as i32) < 0 && !rst {
+            // tcp_paws_check: "if (!rx_opt->ts_recent) return true" — nothing recorded yet
+            // (a repaired connection before its first segment) rejects nothing.
+            if self.ts_recent != 0 && (value.wrapping_sub(self.ts_recent) as i32) < 0 && !rst {
                 self.send_duplicate_ack(now, seq, end_seq, out);
                 return Reaction::Nothing;
             }
@@ -403,6 +405,7 @@ impl Connection {
             return AckOutcome::Discard;
         }
         let prior_snd_una = self.snd_una;
+        let was_sack_reneged = self.recovery.sack_reneged;
         let mut flags = AckFlags::default();
         self.recovery.echo = segment
             .options
@@ -493,6 +496,7 @@ impl Connection {
         }
         if acked > 0 {
             self.clean_sent_log(now, ack, segment, prior_fack, &mut flags, &mut sample);
+            self.note_sack_reneging(&mut flags);
             if self.snd_una == self.snd_nxt {
                 // tcp_clean_rtx_queue: "if (!skb) tcp_chrono_stop(sk, TCP_CHRONO_BUSY)".
                 let queues_empty = self.send_queue.end() == self.snd_nxt;
@@ -516,6 +520,7 @@ impl Connection {
             self.set_transmit_timer(now);
         }
         // tcp_ack ends with tcp_rate_gen, tcp_cong_control and tcp_xmit_recovery.
+        super::reneging::discard_rate_sample_after_reneging(was_sack_reneged, &mut sample);
         self.rate.generate(now, &sample, self.rtt.min);
         let delivered = self.rate.delivered.wrapping_sub(delivered_before);
         // tcp_count_delivered: what an ECE-marked ACK delivered counts in delivered_ce.
@@ -645,7 +650,10 @@ impl Connection {
                         .more
                         .fin_wait2_timeout(fin_timeout, self.rtt.rto())
                     {
-                        Some(wait) => self.timers.set(Timer::Keepalive, now + wait),
+                        Some(wait) => self.timers.set(
+                            Timer::Keepalive,
+                            now + super::timewait::fin_wait2_timer_delay(wait),
+                        ),
                         None => {
                             self.finish();
                             return Some(Reaction::Closed);

@@ -45,6 +45,11 @@ impl TcpLayer {
             }
             return Err(Errno::EPIPE);
         }
+        if let Some(result) = Self::send_in_repair(&socket.repair, connection, args.data) {
+            return result;
+        }
+        let message_flags =
+            super::tx_timestamps::send_control(&socket.creds, &socket.options, &args)?;
         if connection.error.is_some() || connection.write_shut {
             return Err(connection.take_error().unwrap_or(Errno::EPIPE));
         }
@@ -63,11 +68,21 @@ impl TcpLayer {
                 .start(now, super::chrono::ChronoKind::Busy);
         }
         connection.send_queue.push(&args.data[..taken]);
+        let flags = message_flags.unwrap_or(socket.options.timestamping_flags);
+        let (zerocopy, write_end) = (socket.options.zerocopy, connection.send_queue.end());
+        socket
+            .transmit_stamps
+            .record_send(flags, zerocopy, args.flags, taken, write_end);
         if args.flags & msg_flags::MSG_OOB != 0 {
             // tcp_mark_urg: the urgent pointer is the end of this write.
             connection.snd_up = Some(connection.send_queue.end());
         }
         let more = args.flags & msg_flags::MSG_MORE != 0;
+        if socket.repair.on {
+            // TCP_SEND_QUEUE in repair mode: queued as sent, nothing on the wire (`repair.rs`).
+            connection.mark_sent_in_repair(now);
+            return Ok(taken);
+        }
         connection.transmit(now, more, &mut self.outbox);
         Ok(taken)
     }
@@ -131,6 +146,9 @@ impl TcpLayer {
         buf: &mut [u8],
     ) -> Result<RecvResult, Errno> {
         let socket = user_socket_in(&mut self.sockets, id)?;
+        if let Some(result) = Self::receive_in_repair(socket, &args, buf) {
+            return result;
+        }
         let oob = args.flags & msg_flags::MSG_OOB != 0;
         let connection = match &mut socket.role {
             Role::Listener(_) => return Err(Errno::ENOTCONN),

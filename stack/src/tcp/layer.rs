@@ -36,6 +36,21 @@ pub trait Network {
 /// Where finished segments go (ip_queue_xmit).
 pub trait SegmentOutput {
     fn send(&mut self, now: Instant, datagram: &OutboundDatagram<'_>) -> Result<(), Errno>;
+    /// See `Ipv4Layer::output_mark` (transmit timestamps, `tx_timestamps.rs`).
+    fn output_mark(&self) -> (usize, usize) {
+        (0, 0)
+    }
+    /// See `Ipv4Layer::frame_handed_since`.
+    fn frame_handed_since(
+        &self,
+        _mark: (usize, usize),
+    ) -> Option<crate::tx_timestamp::HandedFrame> {
+        None
+    }
+    /// CLOCK_REALTIME at `now` (zero when unknown).
+    fn wall_time(&self, _now: Instant) -> crate::time::WallTime {
+        crate::time::WallTime::default()
+    }
 }
 
 impl Network for Ipv4Layer {
@@ -55,6 +70,15 @@ impl Network for Ipv4Layer {
 impl SegmentOutput for Ipv4Layer {
     fn send(&mut self, now: Instant, datagram: &OutboundDatagram<'_>) -> Result<(), Errno> {
         Ipv4Layer::send(self, now, datagram)
+    }
+    fn output_mark(&self) -> (usize, usize) {
+        Ipv4Layer::output_mark(self)
+    }
+    fn frame_handed_since(&self, mark: (usize, usize)) -> Option<crate::tx_timestamp::HandedFrame> {
+        Ipv4Layer::frame_handed_since(self, mark)
+    }
+    fn wall_time(&self, now: Instant) -> crate::time::WallTime {
+        Ipv4Layer::wall_time_at(self, now)
     }
 }
 
@@ -100,7 +124,7 @@ impl TcpLayer {
             connections: HashMap::new(),
             listeners: BTreeMap::new(),
             time_wait: HashMap::new(),
-            ports: PortTable::new(config.random_seed),
+            ports: PortTable::new(config.random_seed, &config.sysctls),
             outbox: Vec::new(),
             sysctls: config.sysctls.clone(),
             interface_mtu: config.interface.mtu,
@@ -149,7 +173,7 @@ impl TcpLayer {
                 socket_ident: segment.ident,
                 oif: None,
             };
-            if network.send(now, &datagram).is_err() {
+            if self.send_segment_stamped(now, network, &datagram).is_err() {
                 self.counters.output_errors += 1;
             }
         }
@@ -201,8 +225,12 @@ impl TcpLayer {
                 continue;
             };
             let expiry = connection.handle_timers(now, &mut self.outbox);
+            self.fastopen_after_timers(now, id);
             if expiry == Expiry::Closed {
                 self.connection_closed(id);
+            }
+            if let Expiry::FinWait2Record(timeout) = expiry {
+                self.enter_fin_wait2_record(now, id, timeout);
             }
         }
         let expired: Vec<FourTuple> = self
@@ -270,6 +298,7 @@ impl TcpLayer {
             if let Some(port) = port {
                 self.ports.release(port, Holder::Socket(id));
             }
+            self.fastopen_destroy_check(id);
             self.sockets.remove(id);
         }
     }

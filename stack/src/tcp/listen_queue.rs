@@ -211,8 +211,10 @@ impl TcpLayer {
         iss: Seq,
         peer: &Options,
     ) -> Option<Connection> {
-        let settings = self.sockets.get(listener_id).ok()?.settings.clone();
+        let mut settings = self.sockets.get(listener_id).ok()?.settings.clone();
         let (local, remote) = tuple;
+        // tcp_v4_syn_recv_sock: the child keeps the listener's key for its peer (`md5sig.rs`).
+        settings.more.md5_keys = settings.more.md5_keys.for_child(*remote.ip());
         // A SYN that came through lo, or from our own address (the kernel routes it over
         // lo: RTN_LOCAL), is answered with lo's MTU.
         let path_mtu = if datagram.ifindex == 1 || datagram.src == datagram.dst {
@@ -241,9 +243,14 @@ impl TcpLayer {
             mss: ours.mss,
             window_scale: peer.window_scale.and(ours.window_scale),
             sack_permitted: peer.sack_permitted && ours.sack_permitted,
+            // tcp_synack_options: beside an MD5 signature, timestamps only without SACK.
             timestamps: peer
                 .timestamps
                 .filter(|_| ours.timestamps.is_some())
+                .filter(|_| {
+                    connection.settings.more.md5_keys.is_empty()
+                        || !(peer.sack_permitted && ours.sack_permitted)
+                })
                 .map(|(value, _)| (0, value)),
             ..Options::default()
         };
@@ -520,7 +527,7 @@ impl TcpLayer {
             return true;
         }
         // embryonic_reset: tcp_v4_send_reset for the ACK, inet_csk_reqsk_queue_drop.
-        self.send_reset_reply(segment, datagram);
+        self.send_reset_reply_for(Some(parent), segment, datagram);
         self.counters.embryonic_resets += 1;
         if let Some(connection) = self
             .sockets

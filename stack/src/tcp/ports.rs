@@ -5,7 +5,9 @@
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::BTreeMap;
 
+use crate::config::Sysctls;
 use crate::errno::Errno;
+use crate::reserved_ports::ReservedPorts;
 use crate::socket::SocketId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,10 @@ pub struct PortTable {
     pub(super) perturbation: super::ephemeral::Perturbation,
     /// Orders the SO_ATTACH_REUSEPORT_CBPF programs of a group: the latest attached wins.
     pub(super) program_sequence: u64,
+    /// net.ipv4.ip_local_reserved_ports: the automatic choices skip these (ephemeral.rs).
+    pub(super) reserved: ReservedPorts,
+    /// net.ipv4.ip_autobind_reuse: bind(0)/listen() take a relaxed second pass (ephemeral.rs).
+    pub(super) autobind_reuse: bool,
 }
 
 /// inet_rcv_saddr_equal with wildcards matching.
@@ -62,12 +68,15 @@ fn conflicts(existing: &Binding, claimant: &Binding) -> bool {
 }
 
 impl PortTable {
-    /// An empty table whose secrets come from `seed`.
-    pub fn new(seed: u64) -> PortTable {
+    /// An empty table whose secrets come from `seed`, following the namespace's
+    /// ip_local_reserved_ports and ip_autobind_reuse.
+    pub fn new(seed: u64, sysctls: &Sysctls) -> PortTable {
         PortTable {
             ports: BTreeMap::new(),
             perturbation: super::ephemeral::Perturbation::new(seed),
             program_sequence: 0,
+            reserved: sysctls.ip_local_reserved_ports.clone(),
+            autobind_reuse: sysctls.ip_autobind_reuse,
         }
     }
 

@@ -37,6 +37,12 @@ impl RateSample {
     pub fn prior_delivered(&self) -> u32 {
         self.prior_delivered
     }
+
+    /// No delivery-rate sample from this ACK (tcp_rate_gen's invalid sample while
+    /// tp->is_sack_reneg, `reneging.rs`).
+    pub fn invalidate(&mut self) {
+        self.prior_stamp = None;
+    }
 }
 
 /// The tcp_sock fields of tcp_rate.c.

@@ -45,6 +45,8 @@ pub struct Recovery {
     pub reno_sacked: u32,
     /// The echoed timestamp of the ACK being processed (tp->rx_opt.rcv_tsecr, 0: none).
     pub echo: u32,
+    /// tp->is_sack_reneg: a timeout found the receiver reneged (`reneging.rs`).
+    pub sack_reneged: bool,
 }
 
 impl Default for Recovery {
@@ -72,6 +74,7 @@ impl Recovery {
             dsack_dups: 0,
             reno_sacked: 0,
             echo: 0,
+            sack_reneged: false,
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct AckFlags {
     pub set_xmit_timer: bool,
     pub lost_retrans: bool,
     pub ece: bool,
+    /// FLAG_SACK_RENEGING: the head left after the cumulative ACK is SACKed.
+    pub sack_reneging: bool,
 }
 
 impl AckFlags {
@@ -451,6 +456,10 @@ impl Connection {
         duplicates: u32,
         flags: &mut AckFlags,
     ) -> Rexmit {
+        // B. "In all the states check for reneging SACKs" (`reneging.rs`).
+        if self.check_sack_reneging(now, flags) {
+            return Rexmit::None;
+        }
         // do_lost only feeds tcp_update_scoreboard, which RACK replaces.
         let mut do_lost = duplicates > 0;
         // D. State exit conditions.

@@ -92,6 +92,8 @@ pub struct MoreSettings {
     /// TCP_QUICKACK 0 on a socket not yet connected (inet_csk_enter_pingpong_mode): the
     /// connection starts in delayed-ACK mode.
     pub pingpong: bool,
+    /// TCP_MD5SIG keys (tp->md5sig_info, `md5sig.rs`).
+    pub md5_keys: super::md5sig::Md5Keys,
 }
 
 impl Default for MoreSettings {
@@ -114,6 +116,7 @@ impl Default for MoreSettings {
             rto_min_ticks: TICKS_PER_SECOND / 5,
             delack_max_ticks: TICKS_PER_SECOND / 5,
             pingpong: false,
+            md5_keys: super::md5sig::Md5Keys::default(),
         }
     }
 }

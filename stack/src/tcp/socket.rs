@@ -75,6 +75,10 @@ pub struct TcpSocket {
     pub async_notices: crate::socket::AsyncNotices,
     /// sk_error_queue (IP_RECVERR): ICMP errors about the handshake.
     pub error_queue: std::collections::VecDeque<super::error_queue::QueuedTcpError>,
+    /// TCP_REPAIR's state (`repair.rs`).
+    pub repair: super::repair::Repair,
+    /// Transmit timestamps and MSG_ZEROCOPY sends in flight (`tx_timestamps.rs`).
+    pub transmit_stamps: super::tx_timestamps::TcpTransmitStamps,
 }
 
 impl TcpSocket {
@@ -96,6 +100,8 @@ impl TcpSocket {
             wakeups: WakeupCounts::default(),
             async_notices: Default::default(),
             error_queue: std::collections::VecDeque::new(),
+            repair: super::repair::Repair::default(),
+            transmit_stamps: Default::default(),
         }
     }
 

@@ -136,6 +136,16 @@ impl TcpLayer {
             ..option_context(socket, &socket.creds, &sysctls, &pending_error, &devices)
         };
         let result = sockopt::set(&mut socket.options, &context, level, name, value);
+        if level == crate::sockopt::names::level::SOL_SOCKET
+            && name == crate::sockopt::names::socket::SO_REUSEADDR
+            && result.is_ok()
+        {
+            // SO_REUSEADDR writes sk_reuse over TCP_REPAIR's SK_FORCE_REUSE (`repair.rs`).
+            socket.repair.force_reuse = false;
+        }
+        let result = result.and_then(|()| {
+            super::tx_timestamps::timestamping_changed(socket, before.timestamping_flags)
+        });
         let options = socket.options.clone();
         sync_settings(&mut socket.settings, &options);
         if before.receive_errors && !options.receive_errors {
@@ -213,6 +223,14 @@ impl TcpLayer {
             value_len: optlen,
             ..option_context(socket, &socket.creds, &sysctls, &pending_error, &devices)
         };
+        if let Some(shown) = (level == crate::sockopt::names::level::SOL_SOCKET
+            && name == crate::sockopt::names::socket::SO_REUSEADDR)
+            .then(|| socket.repair.reuse_address_shown())
+            .flatten()
+        {
+            // sk_reuse is SK_FORCE_REUSE in repair mode (`repair.rs`).
+            return Ok(encode_int(shown, optlen));
+        }
         let result = sockopt::get_with_value(&socket.options, &context, level, name, optlen, value);
         // SO_ERROR read (and cleared) the pending error.
         let remaining = pending_error.get();
@@ -231,8 +249,18 @@ impl TcpLayer {
         name: i32,
         value: &[u8],
     ) -> Result<(), Errno> {
+        if value.len() >= 4 {
+            if let Some(result) = self.set_repair_option(now, id, name, value) {
+                return result;
+            }
+        }
         let tcp_sysctls = self.sysctls.tcp.clone();
+        let optmem_max = self.sysctls.optmem_max;
         let socket = user_socket_in(&mut self.sockets, id)?;
+        if name == sol_tcp::names::TCP_MD5SIG || name == sol_tcp::names::TCP_MD5SIG_EXT {
+            // tcp_v4_parse_md5_keys (`md5sig_layer.rs`).
+            return super::md5sig_layer::set_keys(socket, name, value, optmem_max);
+        }
         if name == sol_tcp::names::TCP_ULP {
             return sol_tcp::set_ulp(value);
         }
@@ -392,7 +420,6 @@ impl TcpLayer {
             &mut more,
             tcp_sysctls.fastopen,
             tcp_sysctls.somaxconn,
-            socket.creds.cap_net_admin,
             name,
             value,
         );
@@ -428,6 +455,9 @@ impl TcpLayer {
         let socket = self.user_socket(id)?;
         if optlen > i32::MAX as usize {
             return Err(Errno::EINVAL);
+        }
+        if let Some(result) = self.get_repair_option(id, name, optlen) {
+            return result;
         }
         let settings = socket
             .connection()
@@ -477,11 +507,6 @@ impl TcpLayer {
             TCP_INFO => {
                 let info = tcp_info(socket, self.clock);
                 return Ok(info[..optlen.min(TCP_INFO_LEN)].to_vec());
-            }
-            sol_tcp::names::TCP_TIMESTAMP => {
-                // tcp_clock_ts() + tp->tsoffset: CLOCK_MONOTONIC in ms, as the stack's clock.
-                let offset = socket.connection().map_or(0, |c| c.ts_offset);
-                (self.clock.as_millis() as u32).wrapping_add(offset) as i32
             }
             _ => {
                 let fin_timeout = self.sysctls.tcp.fin_timeout_secs;

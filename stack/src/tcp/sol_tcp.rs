@@ -1,8 +1,8 @@
 //! The SOL_TCP names beyond the basic ones (do_tcp_setsockopt / do_tcp_getsockopt, Linux
 //! 6.18): TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_WINDOW_CLAMP, TCP_NOTSENT_LOWAT, TCP_INQ,
-//! TCP_SAVE_SYN / TCP_SAVED_SYN, Fast Open's switches, the repair family, TCP_ULP, TCP_MD5SIG,
-//! TCP_TX_DELAY, TCP_TIMESTAMP, TCP_CC_INFO, TCP_IS_MPTCP, TCP_RTO_MAX_MS, TCP_RTO_MIN_US and
-//! TCP_DELACK_MAX_US. Every answer below was measured natively (a sweep of names 1..50 with
+//! TCP_SAVE_SYN / TCP_SAVED_SYN, Fast Open's switches, TCP_ULP, TCP_MD5SIG, TCP_TX_DELAY,
+//! TCP_CC_INFO, TCP_IS_MPTCP, TCP_RTO_MAX_MS, TCP_RTO_MIN_US and TCP_DELACK_MAX_US (the
+//! repair family and TCP_TIMESTAMP: `repair.rs`). Every answer below was measured natively (a sweep of names 1..50 with
 //! lengths 4/0/8 and values 0/1/-1, plus the range edges); what the stack cannot serve is
 //! refused with the errno the kernel gives when it refuses the same request.
 
@@ -47,8 +47,6 @@ use names::*;
 
 /// TCP_CM_INQ: the control message type of TCP_INQ (= TCP_INQ).
 pub const TCP_CM_INQ: i32 = 36;
-/// AF_INET (tcpm_addr.ss_family).
-const AF_INET: u16 = 2;
 /// TCP_FIN_TIMEOUT_MAX: 120 s.
 const FIN_TIMEOUT_MAX_SECONDS: i32 = 120;
 /// TCP_TIMEOUT_INIT / HZ and TCP_RTO_MAX / HZ, the bases of TCP_DEFER_ACCEPT's conversion.
@@ -58,18 +56,10 @@ const DEFER_RTO_MAX: i32 = 120;
 const MIN_WINDOW_CLAMP: u32 = crate::sockopt::values::MIN_RECEIVE_BUFFER as u32 / 2;
 /// TCP_TIMEOUT_MIN (2 ticks): the smallest TCP_RTO_MIN_US / TCP_DELACK_MAX_US.
 const TIMEOUT_MIN_TICKS: u64 = 2;
-/// sizeof(struct tcp_md5sig).
-const MD5SIG_LEN: usize = 216;
-/// TCP_MD5SIG_MAXKEYLEN.
-const MD5SIG_MAX_KEY: u16 = 80;
 /// TCP_FASTOPEN_KEY_LENGTH and TCP_FASTOPEN_KEY_BUF_LENGTH.
 const FASTOPEN_KEY_LEN: usize = 16;
 /// TFO_CLIENT_ENABLE in net.ipv4.tcp_fastopen.
 const FASTOPEN_CLIENT_ENABLE: u32 = 1;
-/// TCP_REPAIR values.
-const REPAIR_ON: i32 = 1;
-const REPAIR_OFF: i32 = 0;
-const REPAIR_OFF_NO_WP: i32 = -1;
 /// offsetofend(struct tcp_zerocopy_receive, length).
 const ZEROCOPY_MIN_LEN: usize = 12;
 
@@ -124,7 +114,6 @@ pub fn set(
     more: &mut MoreSettings,
     tcp_fastopen_sysctl: u32,
     somaxconn: u32,
-    cap_net_admin: bool,
     name: i32,
     value: &[u8],
 ) -> Answer {
@@ -162,33 +151,7 @@ pub fn set(
         }
         // Obsolete: accepted and ignored (getsockopt always shows 0).
         TCP_THIN_DUPACK => Ok(()),
-        TCP_MD5SIG | TCP_MD5SIG_EXT => set_md5(value),
-        TCP_REPAIR => {
-            // tcp_can_repair_sock: CAP_NET_ADMIN, and a socket that is CLOSE or ESTABLISHED.
-            let repairable =
-                cap_net_admin && matches!(socket_state, State::Closed | State::Established);
-            match int {
-                _ if !repairable => Err(Errno::EPERM),
-                // Leaving repair mode while not in it changes nothing visible.
-                REPAIR_OFF | REPAIR_OFF_NO_WP => Ok(()),
-                // Entering it would hand the application the raw sequence state, which
-                // this stack does not export: refused as for a process without
-                // CAP_NET_ADMIN.
-                REPAIR_ON => Err(Errno::EPERM),
-                _ => Err(Errno::EINVAL),
-            }
-        }
-        // Never in repair mode: "if (!tp->repair) err = -EPERM".
-        TCP_REPAIR_QUEUE | TCP_TIMESTAMP => Err(Errno::EPERM),
-        TCP_QUEUE_SEQ => {
-            if socket_state != State::Closed {
-                Err(Errno::EPERM)
-            } else {
-                Err(Errno::EINVAL)
-            }
-        }
-        TCP_REPAIR_OPTIONS => Err(Errno::EINVAL),
-        TCP_REPAIR_WINDOW => Err(Errno::EPERM),
+        // The repair family (TCP_REPAIR ... TCP_REPAIR_WINDOW, TCP_TIMESTAMP): `repair.rs`.
         TCP_FASTOPEN => {
             if int >= 0 && closed_or_listening {
                 // fastopen_queue_tune: "min_t(unsigned int, backlog, somaxconn)"; the
@@ -281,30 +244,6 @@ pub fn set(
     Answer::Done(result)
 }
 
-/// tcp_v4_parse_md5_keys, up to adding a key: the checks a request fails are the kernel's;
-/// deleting a key that does not exist is ENOENT (tcp_md5_do_del). Signing segments is not
-/// implemented, so adding a key is refused as a kernel without CONFIG_TCP_MD5SIG refuses
-/// the option (ENOPROTOOPT) rather than accepting a key that would never sign anything.
-fn set_md5(value: &[u8]) -> Result<(), Errno> {
-    if value.len() < MD5SIG_LEN {
-        return Err(Errno::EINVAL);
-    }
-    // struct tcp_md5sig: tcpm_addr (sockaddr_storage, 128), tcpm_flags u8, tcpm_prefixlen u8,
-    // tcpm_keylen u16, tcpm_ifindex i32, key[80].
-    let family = u16::from_ne_bytes([value[0], value[1]]);
-    if family != AF_INET {
-        return Err(Errno::EINVAL);
-    }
-    let key_len = u16::from_ne_bytes([value[130], value[131]]);
-    if key_len == 0 {
-        return Err(Errno::ENOENT);
-    }
-    if key_len > MD5SIG_MAX_KEY {
-        return Err(Errno::EINVAL);
-    }
-    Err(Errno::ENOPROTOOPT)
-}
-
 /// do_tcp_getsockopt for the names handled here; None: not one of them. `optlen` is what
 /// the caller offered (already checked non-negative).
 pub fn get(
@@ -335,9 +274,7 @@ pub fn get(
             _ => more.window_clamp,
         } as i32),
         TCP_THIN_LINEAR_TIMEOUTS => int(i32::from(more.thin_linear_timeouts)),
-        TCP_THIN_DUPACK | TCP_REPAIR | TCP_IS_MPTCP => int(0),
-        // Never in repair mode.
-        TCP_REPAIR_QUEUE | TCP_QUEUE_SEQ | TCP_REPAIR_WINDOW => Some(Err(Errno::EINVAL)),
+        TCP_THIN_DUPACK | TCP_IS_MPTCP => int(0),
         TCP_FASTOPEN => int(more.fastopen_queue as i32),
         TCP_FASTOPEN_CONNECT => int(i32::from(more.fastopen_connect)),
         TCP_FASTOPEN_NO_COOKIE => int(i32::from(more.fastopen_no_cookie)),
@@ -361,8 +298,8 @@ pub fn get(
         // request is refused as one whose address is not a TCP mapping (EINVAL).
         TCP_ZEROCOPY_RECEIVE => Some(Err(Errno::EINVAL)),
         // Not served by the kernel's getsockopt.
+        // (The repair family's names are answered in `repair.rs` first.)
         TCP_MD5SIG | TCP_MD5SIG_EXT | TCP_REPAIR_OPTIONS => Some(Err(Errno::ENOPROTOOPT)),
-        TCP_TIMESTAMP => None,
         _ => {
             let _ = ZEROCOPY_MIN_LEN;
             None

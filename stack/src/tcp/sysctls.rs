@@ -39,6 +39,10 @@ pub struct TcpSysctls {
     pub notsent_lowat: u32,
     /// net.ipv4.tcp_fastopen: TFO_CLIENT_ENABLE (1) lets TCP_FASTOPEN_CONNECT be set.
     pub fastopen: u32,
+    /// net.ipv4.tcp_fastopen_blackhole_timeout_sec: how long active Fast Open pauses after
+    /// a suspected blackhole; 0 (the default since Linux 5.14) turns detection off
+    /// (`fastopen_blackhole.rs`).
+    pub fastopen_blackhole_timeout_secs: u32,
     /// net.ipv4.tcp_pingpong_thresh: replies within the ACK timeout before a connection
     /// counts as interactive and delays its ACKs (`delayed_ack.rs`).
     pub pingpong_thresh: u8,
@@ -95,6 +99,7 @@ impl Default for TcpSysctls {
             allowed_congestion_control: "reno cubic".into(),
             notsent_lowat: u32::MAX,
             fastopen: 1,
+            fastopen_blackhole_timeout_secs: 0,
             pingpong_thresh: 1,
             comp_sack_nr: 44,
             comp_sack_delay_ns: 1_000_000,

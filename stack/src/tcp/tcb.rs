@@ -19,7 +19,7 @@ use super::urgent::UrgentReceive;
 use crate::errno::Errno;
 use crate::socket::WakeupCounts;
 use crate::time::Instant;
-use crate::wire::tcp::{flags, Options, Repr, SackBlock, MAX_SACK_BLOCKS};
+use crate::wire::tcp::{flags, Options, Repr, SackBlock};
 
 /// A segment ready for the network layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,7 +239,10 @@ impl Connection {
                 mss: Some(advertised_mss),
                 window_scale: settings.tunables.window_scaling.then_some(rcv_wscale),
                 sack_permitted: settings.tunables.sack,
-                timestamps: settings.tunables.timestamps.then_some((0, 0)),
+                // tcp_syn_options: a SYN signed with MD5 carries no timestamps.
+                timestamps: (settings.tunables.timestamps
+                    && !super::md5sig::signs_syn(&settings.more.md5_keys, state, *remote.ip()))
+                .then_some((0, 0)),
                 ..Options::default()
             },
             rtt: RttEstimator::with_bounds(settings.more.rto_min(), settings.more.rto_max()),
@@ -385,7 +388,7 @@ impl Connection {
         if !self.sack || (!self.receive.has_out_of_order() && dsack == 0) {
             return 0;
         }
-        let limit = if self.timestamps { 3 } else { MAX_SACK_BLOCKS };
+        let limit = super::md5sig::sack_block_limit(self.timestamps, self.md5_secret().is_some());
         (self.receive.ranges().len() + dsack).min(limit)
     }
 
@@ -394,7 +397,9 @@ impl Connection {
     pub fn current_mss(&self) -> u32 {
         let blocks = self.sack_blocks_to_send() as u32;
         let sack_option = if blocks > 0 { 4 + 8 * blocks } else { 0 };
-        self.mss.saturating_sub(sack_option).max(1)
+        // tcp_current_mss: an MD5 option (20 bytes) the header did not count shrinks it too.
+        let md5_option = self.md5_option_len();
+        self.mss.saturating_sub(sack_option + md5_option).max(1)
     }
 
     pub fn timestamp_now(&self, now: Instant) -> u32 {
@@ -563,8 +568,15 @@ impl Connection {
         } else if self.timestamps {
             options.timestamps = Some((self.timestamp_now(now), self.ts_recent));
         }
-        if !syn && self.sack && (self.receive.has_out_of_order() || self.dsack.block.is_some()) {
-            let limit = if self.timestamps { 3 } else { MAX_SACK_BLOCKS };
+        // tcp_options_write: NOP NOP MD5 first when a key covers the peer (`md5sig.rs`).
+        let md5_secret = self.md5_secret();
+        if md5_secret.is_some() {
+            options.md5 = Some([0; 16]);
+            super::md5sig::fit_syn_options(&mut options);
+        }
+        let limit = super::md5sig::sack_block_limit(self.timestamps, md5_secret.is_some());
+        let sack_due = self.receive.has_out_of_order() || self.dsack.block.is_some();
+        if !syn && self.sack && limit > 0 && sack_due {
             // tcp_options_write: a pending D-SACK block goes first, once (`dsack.rs`).
             let mut blocks: Vec<SackBlock> = self.take_dsack_block().into_iter().collect();
             blocks.extend(self.receive.sack_blocks(self.rcv_nxt, limit));
@@ -637,7 +649,12 @@ impl Connection {
             // inet->tos with the ECN bits TCP set for this segment.
             tos: (self.settings.tos & !super::ecn::ECN_MASK) | self.ecn.tos_bits(),
             ident,
-            bytes: repr.emit(*self.local.ip(), *self.remote.ip()),
+            bytes: super::md5sig::signed(
+                repr.emit(*self.local.ip(), *self.remote.ip()),
+                *self.local.ip(),
+                *self.remote.ip(),
+                md5_secret.as_deref(),
+            ),
         }
     }
 

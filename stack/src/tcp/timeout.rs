@@ -16,6 +16,9 @@ pub enum Expiry {
     Closed,
     /// TIME_WAIT ended.
     TimeWaitOver,
+    /// An orphan's FIN_WAIT2 timer fired with time left: the layer hands the connection to
+    /// a TIME_WAIT record in substate FIN_WAIT2 lasting this long (`timewait.rs`).
+    FinWait2Record(core::time::Duration),
 }
 
 impl Connection {
@@ -42,7 +45,7 @@ impl Connection {
                 }
                 // tcp_pace_kick → tcp_tsq_handler: the paced segment may leave now.
                 Timer::Pacing => {
-                    self.transmit(now, false, out);
+                    self.pacing_kick(now, out);
                     Expiry::Nothing
                 }
             };
@@ -84,7 +87,11 @@ impl Connection {
                 // first, counted from the first SYN (retransmits_timed_out).
                 let retries = self.settings.syn_retries();
                 let linear = self.settings.tunables.syn_linear_timeouts;
-                if self.timeouts >= retries + linear || self.syn_budget_exhausted(now, retries) {
+                let expired =
+                    self.timeouts >= retries + linear || self.syn_budget_exhausted(now, retries);
+                // tcp_write_timeout → tcp_fastopen_active_detect_blackhole.
+                self.detect_fastopen_blackhole(expired);
+                if expired {
                     return self.give_up();
                 }
                 // tcp_retransmit_timer: while total_rto <= tcp_syn_linear_timeouts the RTO is
@@ -135,7 +142,10 @@ impl Connection {
         } else {
             self.settings.tunables.retries2
         };
-        if self.budget_exhausted(now, boundary) {
+        let expired = self.budget_exhausted(now, boundary);
+        // tcp_write_timeout → tcp_fastopen_active_detect_blackhole.
+        self.detect_fastopen_blackhole(expired);
+        if expired {
             return self.give_up();
         }
         let head_sent_at = self.head_sent_at(now);
@@ -201,6 +211,11 @@ impl Connection {
     /// tcp_keepalive_timer; for an orphan in FIN_WAIT2 the same timer ends the wait.
     fn keepalive_timeout(&mut self, now: Instant, out: &mut Vec<OutSegment>) -> Expiry {
         if self.state == State::FinWait2 && self.orphaned {
+            if let Some(record) = self.fin_wait2_handoff() {
+                return Expiry::FinWait2Record(record);
+            }
+            // "tcp_send_active_reset(sk, GFP_ATOMIC); goto death".
+            self.send_reset(now, out);
             self.finish();
             return Expiry::Closed;
         }

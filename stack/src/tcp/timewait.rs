@@ -26,6 +26,9 @@ pub struct TimeWaitEntry {
     pub expires: Instant,
     pub ttl: Option<u8>,
     pub tos: u8,
+    /// tcp_time_wait_init: a copy of the MD5 key the connection used (tw_md5_key), which
+    /// signs the record's ACKs (`md5sig.rs`).
+    pub md5_secret: Option<Vec<u8>>,
 }
 
 /// What tcp_timewait_state_process decided.
@@ -86,6 +89,34 @@ impl Connection {
     }
 }
 
+/// When an orphan's FIN_WAIT2 timer (sk_timer, shared with keepalive) fires, for a
+/// tcp_fin_time of `wait`: tcp_close and tcp_rcv_state_process arm it for "tmo -
+/// TCP_TIMEWAIT_LEN" when the wait is longer than TIME_WAIT (the rest is spent in a record,
+/// `Connection::fin_wait2_handoff`), else for the whole wait.
+pub fn fin_wait2_timer_delay(wait: core::time::Duration) -> core::time::Duration {
+    if wait > TIME_WAIT_LEN {
+        wait - TIME_WAIT_LEN
+    } else {
+        wait
+    }
+}
+
+impl Connection {
+    /// tcp_keepalive_timer for an orphan in FIN_WAIT2: "tmo = tcp_fin_time(sk) -
+    /// TCP_TIMEWAIT_LEN; if (tmo > 0) tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)". The answer is
+    /// the record's lifetime, which tcp_time_wait raises to at least 3.5 RTO ("if (timeo <
+    /// rto) timeo = rto"); None (TCP_LINGER2 < 0, or no time left): reset and die.
+    pub fn fin_wait2_handoff(&self) -> Option<core::time::Duration> {
+        let fin_timeout = self.settings.tunables.fin_timeout;
+        let rto = self.rtt.rto();
+        let wait = self.settings.more.fin_wait2_timeout(fin_timeout, rto)?;
+        let rest = wait
+            .checked_sub(TIME_WAIT_LEN)
+            .filter(|rest| !rest.is_zero())?;
+        Some(rest.max(rto * 4 - rto / 2))
+    }
+}
+
 impl TimeWaitEntry {
     /// The record becomes the FIN_WAIT2 substate, expiring after `timeout` (tcp_fin_time).
     pub fn enter_fin_wait2(&mut self, now: Instant, timeout: core::time::Duration) {
@@ -110,6 +141,7 @@ impl TimeWaitEntry {
             expires: now + TIME_WAIT_LEN,
             ttl: connection.settings.ttl,
             tos: connection.settings.tos,
+            md5_secret: connection.md5_secret(),
         }
     }
 
@@ -205,6 +237,7 @@ impl TimeWaitEntry {
                     self.ts_recent,
                 )
             }),
+            md5: self.md5_secret.as_ref().map(|_| [0; 16]),
             ..Options::default()
         };
         let repr = Repr {
@@ -225,7 +258,12 @@ impl TimeWaitEntry {
             tos: self.tos,
             // tcp_v4_timewait_ack → tcp_v4_send_ack: the control socket's reply, id 0.
             ident: None,
-            bytes: repr.emit(*self.local.ip(), *self.remote.ip()),
+            bytes: super::md5sig::signed(
+                repr.emit(*self.local.ip(), *self.remote.ip()),
+                *self.local.ip(),
+                *self.remote.ip(),
+                self.md5_secret.as_deref(),
+            ),
         }
     }
 }

@@ -75,6 +75,7 @@ impl Connection {
             return true;
         }
         self.set_phase(Phase::Open);
+        self.recovery.sack_reneged = false;
         false
     }
 
@@ -136,6 +137,7 @@ impl Connection {
             }
             if frto_undo || self.sack {
                 self.set_phase(Phase::Open);
+                self.recovery.sack_reneged = false;
             }
             return true;
         }

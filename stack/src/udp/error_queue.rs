@@ -11,6 +11,10 @@ use crate::socket::{RecvArgs, RecvResult};
 use crate::time::WallTime;
 
 use super::socket::{QueuedDatagram, ReceiveStamp, UdpSocket};
+use crate::tx_timestamp::{
+    self, flags as tx_flags, HandedFrame, ReportKind, ETHERNET_HEADER_LEN, ORIGIN_TIMESTAMPING,
+};
+use crate::zerocopy::{Completion, ORIGIN_ZEROCOPY};
 
 /// SO_EE_ORIGIN_* (linux/errqueue.h).
 pub mod origin {
@@ -44,7 +48,13 @@ impl ExtendedError {
     /// The 16 bytes of struct sock_extended_err in native (x86_64) byte order.
     fn to_bytes(self) -> [u8; 16] {
         let mut out = [0u8; 16];
-        out[0..4].copy_from_slice(&(self.errno as u32).to_ne_bytes());
+        // A zerocopy completion reports no error (__msg_zerocopy_callback: ee_errno = 0).
+        let errno = if self.origin == ORIGIN_ZEROCOPY {
+            0
+        } else {
+            self.errno as u32
+        };
+        out[0..4].copy_from_slice(&errno.to_ne_bytes());
         out[4] = self.origin;
         out[5] = self.icmp_type;
         out[6] = self.code;
@@ -110,6 +120,97 @@ impl QueuedError {
 }
 
 impl UdpSocket {
+    /// __skb_complete_tx_timestamp: a transmit report (origin SO_EE_ORIGIN_TIMESTAMPING,
+    /// ee_errno ENOMSG, ee_info the report kind, ee_data the OPT_ID key) carrying a clone of
+    /// the frame the device took, or nothing with OPT_TSONLY; queued by sock_queue_err_skb
+    /// (the receive buffer may refuse it: false).
+    pub(crate) fn queue_transmit_report(
+        &mut self,
+        kind: ReportKind,
+        key: u32,
+        frame: &HandedFrame,
+        stamp: WallTime,
+    ) -> bool {
+        let socket_flags = self.options.timestamping_flags;
+        let data = if socket_flags & tx_flags::OPT_ID != 0 {
+            key
+        } else {
+            0
+        };
+        let tsonly = socket_flags & tx_flags::OPT_TSONLY != 0;
+        let received = if tsonly {
+            None
+        } else {
+            frame.ip_fields().map(|ip| QueuedDatagram {
+                payload: frame.bytes.clone(),
+                source: SocketAddrV4::new(ip.source, 0),
+                destination: ip.destination,
+                ttl: ip.ttl,
+                tos: ip.tos,
+                // ipv4_datagram_support_cmsg: ipi_ifindex is skb->dev's, ipi_spec_dst the
+                // header's source.
+                packet_info: Some((frame.ifindex, ip.source)),
+                timestamp: stamp,
+                ip_options: ip.options,
+                original_destination_port: ip.transport_destination_port,
+                ..QueuedDatagram::default()
+            })
+        };
+        let ip_len = frame.bytes.len().saturating_sub(ETHERNET_HEADER_LEN);
+        let entry = QueuedError {
+            error: ExtendedError {
+                errno: Errno::ENOMSG,
+                origin: ORIGIN_TIMESTAMPING,
+                icmp_type: 0,
+                code: 0,
+                info: kind as u32,
+                data,
+            },
+            destination: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            received,
+            truesize: crate::ipv4::skb::truesize(if tsonly { 0 } else { ip_len }),
+            stamp,
+        };
+        self.queue_error(entry)
+    }
+
+    /// __msg_zerocopy_callback: the completion is merged into the queue's last entry when
+    /// that is a notification it extends, else queued. Neither path checks or charges the
+    /// receive buffer (the skb came from sock_omalloc).
+    pub(crate) fn queue_zerocopy_completion(&mut self, completion: Completion, stamp: WallTime) {
+        if let Some(tail) = self.error_queue.back_mut() {
+            if tail.error.origin == ORIGIN_ZEROCOPY {
+                let mut merged = Completion {
+                    first: tail.error.info,
+                    last: tail.error.data,
+                    code: tail.error.code,
+                };
+                if merged.extend(&completion) {
+                    tail.error.data = merged.last;
+                    self.wake_all();
+                    return;
+                }
+            }
+        }
+        self.error_queue.push_back(QueuedError {
+            error: ExtendedError {
+                // ee_errno 0: to_bytes writes no errno for this origin.
+                errno: Errno::ENOMSG,
+                origin: ORIGIN_ZEROCOPY,
+                icmp_type: 0,
+                code: completion.code,
+                info: completion.first,
+                data: completion.last,
+            },
+            destination: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            received: None,
+            truesize: 0,
+            // Never stamped: SO_TIMESTAMP(NS) gets the time of the read (here: of the queueing).
+            stamp,
+        });
+        self.wake_all();
+    }
+
     /// sock_queue_err_skb: refused when the receive buffer cannot take the skb
     /// ("sk_rmem_alloc + truesize >= sk_rcvbuf": -ENOMEM, the error is dropped); otherwise
     /// queued, charged to sk_rmem_alloc, and sk_error_report wakes every waiter.
@@ -212,12 +313,35 @@ impl UdpSocket {
         buf[..copied].copy_from_slice(&payload[..copied]);
 
         let mut offender = [0u8; 16];
-        let (mut control, truncated) = if let Some(received) = &entry.received {
+        let is_transmit_report = entry.error.origin == ORIGIN_TIMESTAMPING;
+        let socket_flags = self.options.timestamping_flags;
+        // ipv4_datagram_support_cmsg: a transmit report only with OPT_CMSG and a device.
+        let received = entry.received.as_ref().filter(|received| {
+            !is_transmit_report
+                || tx_timestamp::report_supports_ip_messages(
+                    socket_flags,
+                    received.packet_info.map_or(0, |(ifindex, _)| ifindex),
+                )
+        });
+        let (mut control, truncated) = if let Some(received) = received {
             // ipv4_datagram_support_cmsg: ICMP errors name their sender and carry the IP
             // control messages of the ICMP datagram.
             offender[0..2].copy_from_slice(&crate::sockaddr::AF_INET.to_ne_bytes());
             offender[4..8].copy_from_slice(&received.source.ip().octets());
             control_messages(self, received, args.control_capacity)
+        } else if is_transmit_report {
+            // __sock_recv_timestamp with the report's skb->tstamp, the time the device took
+            // the frame; on the error queue SOFTWARE alone gives SO_TIMESTAMPING.
+            let options = &self.options;
+            let request = SocketLevelRequest {
+                timestamp: options.timestamp,
+                nanoseconds: options.timestamp_ns,
+                new_layout: options.timestamp_new,
+                timestamping_flags: tx_timestamp::error_queue_stamp_flags(socket_flags),
+            };
+            let mut writer = ControlWriter::new(args.control_capacity);
+            put_timestamps(&mut writer, request, entry.stamp);
+            writer.finish()
         } else {
             // A local error gets no IP control messages (ipv4_datagram_support_cmsg), but
             // sock_recv_timestamp still runs. Its skb was never stamped (alloc_skb), so only
@@ -247,9 +371,12 @@ impl UdpSocket {
         if truncated || tail_truncated {
             flags |= crate::socket::msg_flags::MSG_CTRUNC;
         }
+        // ipv4_datagram_support_addr: msg_name for ICMP and local errors (or a set
+        // serr->port); transmit reports and zerocopy completions leave it empty.
+        let names_destination = matches!(entry.error.origin, origin::ICMP | origin::LOCAL);
         Ok(RecvResult {
             len: copied,
-            from: Some(entry.destination),
+            from: names_destination.then_some(entry.destination),
             control,
             flags,
         })

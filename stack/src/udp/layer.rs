@@ -53,8 +53,8 @@ impl UdpLayer {
         let hash_secret = random.next_u32();
         UdpLayer {
             sockets: SocketTable::new(),
-            udp_ports: PortTable::new(),
-            lite_ports: PortTable::new(),
+            udp_ports: PortTable::with_reserved(config.sysctls.ip_local_reserved_ports.clone()),
+            lite_ports: PortTable::with_reserved(config.sysctls.ip_local_reserved_ports.clone()),
             sysctls: config.sysctls.clone(),
             interface_address: config.interface.addr,
             interface_mtu: config.interface.mtu,
@@ -202,14 +202,14 @@ impl UdpLayer {
     }
 
     /// sk_wake_async calls: POLL_IN for every datagram queued (sock_def_readable), POLL_ERR
-    /// for every error report. Write space never signals here: the kernel's needs
-    /// SOCKWQ_ASYNC_NOSPACE, which a UDP sender only sets when its send buffer is full, and
-    /// the stack's sends free their buffer at once.
+    /// for every error report, POLL_OUT for write space after a poll found the socket
+    /// unwritable (`notify.rs`).
     pub fn async_notices(&self, id: SocketId) -> crate::socket::AsyncNotices {
         self.sockets
             .get(id)
             .map_or(Default::default(), |socket| crate::socket::AsyncNotices {
                 input: socket.wakeups.readable,
+                output: socket.async_space,
                 error: socket.async_errors,
                 ..Default::default()
             })

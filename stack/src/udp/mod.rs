@@ -18,6 +18,7 @@ mod icmp;
 mod layer;
 mod multicast;
 mod network;
+mod notify;
 mod options;
 mod pmtu;
 mod poll;

@@ -7,6 +7,7 @@ use crate::errno::Errno;
 use crate::ipv4::{Ipv4Layer, OutboundDatagram, Route};
 use crate::socket::PacketTags;
 use crate::time::{Instant, WallTime};
+use crate::tx_timestamp::HandedFrame;
 
 pub(crate) trait Network {
     /// ip_route_output for `dst` (see `Ipv4Layer::route`).
@@ -49,6 +50,14 @@ pub(crate) trait NetworkOutput: Network {
     fn wall_time(&self, _now: Instant) -> WallTime {
         WallTime::default()
     }
+    /// See `Ipv4Layer::output_mark` (a scripted network queues nothing).
+    fn output_mark(&self) -> (usize, usize) {
+        (0, 0)
+    }
+    /// See `Ipv4Layer::frame_handed_since`.
+    fn frame_handed_since(&self, _mark: (usize, usize)) -> Option<HandedFrame> {
+        None
+    }
 }
 
 impl Network for Ipv4Layer {
@@ -85,6 +94,14 @@ impl NetworkOutput for Ipv4Layer {
 
     fn wall_time(&self, now: Instant) -> WallTime {
         Ipv4Layer::wall_time_at(self, now)
+    }
+
+    fn output_mark(&self) -> (usize, usize) {
+        Ipv4Layer::output_mark(self)
+    }
+
+    fn frame_handed_since(&self, mark: (usize, usize)) -> Option<HandedFrame> {
+        Ipv4Layer::frame_handed_since(self, mark)
     }
 
     fn send_looping(

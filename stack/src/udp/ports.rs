@@ -13,6 +13,7 @@ use core::net::Ipv4Addr;
 use std::collections::BTreeMap;
 
 use crate::errno::Errno;
+use crate::reserved_ports::ReservedPorts;
 use crate::socket::SocketId;
 
 use crate::random::scale;
@@ -54,6 +55,8 @@ pub(crate) struct Claimant {
 pub(crate) struct PortTable {
     chains: BTreeMap<u16, Vec<PortBinding>>,
     next_order: u64,
+    /// net.ipv4.ip_local_reserved_ports: the ephemeral search skips these.
+    reserved: ReservedPorts,
 }
 
 /// inet_rcv_saddr_equal(sk, sk2, match_wildcard = true): the same address, or either is the
@@ -70,8 +73,17 @@ fn devices_overlap(a: u32, b: u32) -> bool {
 }
 
 impl PortTable {
+    #[cfg(test)]
     pub fn new() -> PortTable {
         PortTable::default()
+    }
+
+    /// An empty table whose ephemeral search skips `reserved` (ip_local_reserved_ports).
+    pub fn with_reserved(reserved: ReservedPorts) -> PortTable {
+        PortTable {
+            reserved,
+            ..PortTable::default()
+        }
     }
 
     fn next_order(&mut self) -> u64 {
@@ -154,7 +166,8 @@ impl PortTable {
 
     /// udp_lib_get_port with snum == 0: start at a random port of `range`, then walk hash
     /// chain after hash chain; within a chain step by an odd multiple of the table size, which
-    /// visits every port of the chain. EADDRINUSE when the range is exhausted.
+    /// visits every port of the chain; ports of ip_local_reserved_ports are skipped.
+    /// EADDRINUSE when the range is exhausted.
     pub fn claim_ephemeral(
         &mut self,
         range: (u16, u16),
@@ -172,7 +185,12 @@ impl PortTable {
         loop {
             let mut port = first;
             loop {
-                if (low..=high).contains(&port) && !self.taken_for_ephemeral(port, claimant) {
+                // "if (low <= snum && snum <= high && !test_bit(...) &&
+                // !inet_is_local_reserved_port(net, snum)) goto found".
+                if (low..=high).contains(&port)
+                    && !self.taken_for_ephemeral(port, claimant)
+                    && !self.reserved.contains(port)
+                {
                     self.insert(port, claimant);
                     return Ok(port);
                 }
@@ -392,6 +410,25 @@ mod tests {
             table.claim_ephemeral(range, 7, &claimant(2, [0; 4], false, false)),
             Err(Errno::EADDRINUSE)
         );
+    }
+
+    /// udp_lib_get_port skips ip_local_reserved_ports; an explicit bind does not look.
+    #[test]
+    fn ephemeral_skips_reserved_ports() {
+        let reserved = ReservedPorts::from_ranges(&[(40000, 40001), (40003, 40003)]);
+        for random in [0, 7, 0x8000_0000, u32::MAX] {
+            let mut table = PortTable::with_reserved(reserved.clone());
+            let any = |index| claimant(index, [0; 4], false, false);
+            assert_eq!(
+                table.claim_ephemeral((40000, 40003), random, &any(1)),
+                Ok(40002)
+            );
+            assert_eq!(
+                table.claim_ephemeral((40000, 40003), random, &any(2)),
+                Err(Errno::EADDRINUSE)
+            );
+            assert_eq!(table.claim(40001, &any(3)), Ok(()));
+        }
     }
 
     #[test]

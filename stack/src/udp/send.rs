@@ -21,7 +21,9 @@ use crate::socket::msg_flags::{MSG_DONTROUTE, MSG_MORE, MSG_OOB};
 use crate::socket::{PacketTags, SendArgs, SocketId};
 use crate::sockopt::values::pmtu;
 use crate::time::Instant;
+use crate::tx_timestamp::TransmitRequest;
 use crate::wire::udp::{Flavor, Packet, Repr, HEADER_LEN};
+use crate::zerocopy::ZerocopyIds;
 
 use super::connect::resolve_unspecified_destination;
 use super::layer::UdpLayer;
@@ -65,6 +67,8 @@ struct Outgoing {
     /// ipc.sockc.mark / priority: the socket's SO_MARK and SO_PRIORITY unless a control
     /// message (SO_MARK, SO_PRIORITY, IP_TOS) replaced them.
     tags: PacketTags,
+    /// SO_TIMESTAMPING's reports for this datagram (tx_timestamp.rs).
+    transmit_request: TransmitRequest,
 }
 
 impl UdpLayer {
@@ -226,6 +230,7 @@ impl UdpLayer {
                 mark: control.mark.unwrap_or(socket.options.mark),
                 priority: control.priority.unwrap_or(socket.options.priority),
             },
+            transmit_request: TransmitRequest::default(),
         };
 
         // ----- ip_append_data's checks -----
@@ -272,6 +277,18 @@ impl UdpLayer {
         if payload == Payload::Unreadable {
             return Err(Errno::EFAULT);
         }
+        // __ip_append_data: the OPT_ID key and the MSG_ZEROCOPY id of the datagram (a failed
+        // send gives both back, so they are taken once nothing can fail before the transmit).
+        let mut outgoing = outgoing;
+        let socket_flags = socket.options.timestamping_flags;
+        outgoing.transmit_request = socket.options.timestamp_key.request(
+            socket_flags,
+            control.timestamping,
+            control.timestamp_id,
+        );
+        if ZerocopyIds::applies(args.flags, socket.options.zerocopy) {
+            socket.zerocopy_ids.take();
+        }
         if cork_requested {
             socket.cork = Some(Cork {
                 destination: outgoing.destination,
@@ -285,6 +302,7 @@ impl UdpLayer {
                 final_destination: outgoing.final_destination,
                 tags: outgoing.tags,
                 data: args.data.to_vec(),
+                transmit_request: outgoing.transmit_request,
             });
             return Ok(len);
         }
@@ -326,6 +344,10 @@ fn append_to_cork(
         if !socket.local_error(Errno::EMSGSIZE, destination, mtu, network.wall_time(now)) {
             counters.error_queue_full += 1;
         }
+        // The flushed skbs release the earlier sends' zerocopy ids.
+        if let Some(completion) = socket.zerocopy_ids.release() {
+            socket.queue_zerocopy_completion(completion, network.wall_time(now));
+        }
         return Err(Errno::EMSGSIZE);
     }
     if args.flags & MSG_PROBE != 0 {
@@ -334,7 +356,15 @@ fn append_to_cork(
     if payload == Payload::Unreadable {
         // The failed getfrag makes udp_sendmsg flush everything pending.
         socket.cork = None;
+        // ip_flush_pending_frames frees the skbs: the earlier sends' ids complete.
+        if let Some(completion) = socket.zerocopy_ids.release() {
+            socket.queue_zerocopy_completion(completion, network.wall_time(now));
+        }
         return Err(Errno::EFAULT);
+    }
+    // msg_zerocopy_realloc: a corked datagram's sends extend its id range.
+    if ZerocopyIds::applies(args.flags, socket.options.zerocopy) {
+        socket.zerocopy_ids.take();
     }
     cork.data.extend_from_slice(args.data);
     if more {
@@ -365,6 +395,7 @@ pub(super) fn push_pending(
         ip_options: cork.ip_options,
         final_destination: cork.final_destination,
         tags: cork.tags,
+        transmit_request: cork.transmit_request,
     };
     transmit(socket, counters, now, network, &outgoing, &cork.data, None)
 }
@@ -379,6 +410,47 @@ fn transmit(
     outgoing: &Outgoing,
     data: &[u8],
     segment_size: Option<usize>,
+) -> Result<(), Errno> {
+    let mut handed = None;
+    let result = transmit_segments(
+        socket,
+        counters,
+        now,
+        network,
+        outgoing,
+        data,
+        segment_size,
+        &mut handed,
+    );
+    // The skb is released once the device took it (or the send failed): a transmit
+    // timestamp for the first frame (__ip_append_data gives tx_flags to the first skb only),
+    // and the MSG_ZEROCOPY completion.
+    let request = outgoing.transmit_request;
+    if let Some(frame) = handed.filter(|_| request.any()) {
+        let stamp = network.wall_time(now);
+        for kind in request.device_reports() {
+            if !socket.queue_transmit_report(kind, request.key, &frame, stamp) {
+                counters.error_queue_full += 1;
+            }
+        }
+    }
+    if let Some(completion) = socket.zerocopy_ids.release() {
+        socket.queue_zerocopy_completion(completion, network.wall_time(now));
+    }
+    result
+}
+
+/// The segments of `transmit`; `handed` gets the first frame the device was given.
+#[allow(clippy::too_many_arguments)]
+fn transmit_segments(
+    socket: &mut UdpSocket,
+    counters: &mut super::counters::UdpCounters,
+    now: Instant,
+    network: &mut dyn NetworkOutput,
+    outgoing: &Outgoing,
+    data: &[u8],
+    segment_size: Option<usize>,
+    handed: &mut Option<crate::tx_timestamp::HandedFrame>,
 ) -> Result<(), Errno> {
     let segments: Vec<&[u8]> = match segment_size {
         Some(size) => {
@@ -447,8 +519,14 @@ fn transmit(
             socket_ident,
             oif: outgoing.oif,
         };
+        let mark = network.output_mark();
         match network.send_looping(now, &datagram, outgoing.tags, socket.options.multicast_loop) {
-            Ok(()) => counters.sent += 1,
+            Ok(()) => {
+                counters.sent += 1;
+                if handed.is_none() {
+                    *handed = network.frame_handed_since(mark);
+                }
+            }
             Err(Errno::ENOBUFS) if !socket.options.receive_errors => {
                 counters.send_buffer_errors += 1
             }

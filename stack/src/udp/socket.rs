@@ -130,6 +130,8 @@ pub(crate) struct Cork {
     /// The skb's mark and priority (SO_MARK, SO_PRIORITY or their control messages).
     pub tags: crate::socket::PacketTags,
     pub data: Vec<u8>,
+    /// cork->tx_flags and the tskey of the first call (transmit timestamps).
+    pub transmit_request: crate::tx_timestamp::TransmitRequest,
 }
 
 #[derive(Debug)]
@@ -167,11 +169,17 @@ pub(crate) struct UdpSocket {
     /// sk_error_queue (IP_RECVERR): ICMP and local errors waiting for MSG_ERRQUEUE
     /// (`error_queue.rs`); each entry is charged to `receive_memory` while queued.
     pub error_queue: VecDeque<super::error_queue::QueuedError>,
+    /// sk_zckey and the ids of a corked datagram's MSG_ZEROCOPY sends (zerocopy.rs).
+    pub zerocopy_ids: crate::zerocopy::ZerocopyIds,
     /// Wakeups raised, by kind (sk_data_ready, sk_write_space, sk_error_report and
     /// sk_state_change).
     pub wakeups: WakeupCounts,
     /// sk_error_report calls (POLL_ERR for O_ASYNC); sk_data_ready's are wakeups.readable.
     pub async_errors: u64,
+    /// SOCKWQ_ASYNC_NOSPACE: a poll found the socket unwritable; the next write space is
+    /// one POLL_OUT (`notify.rs`), counted in `async_space`.
+    pub async_nospace: bool,
+    pub async_space: u64,
     /// sk_stamp, for SIOCGSTAMP.
     pub stamp: ReceiveStamp,
     pub cork: Option<Cork>,
@@ -227,8 +235,11 @@ impl UdpSocket {
             write_shut: false,
             error: Cell::new(None),
             error_queue: VecDeque::new(),
+            zerocopy_ids: Default::default(),
             wakeups: WakeupCounts::default(),
             async_errors: 0,
+            async_nospace: false,
+            async_space: 0,
             stamp: ReceiveStamp::Unset,
             cork: None,
             drops: 0,
@@ -269,14 +280,25 @@ impl UdpSocket {
 }
 
 /// The memory corked data charges to the send buffer (sk_wmem_alloc, as SIOCOUTQ reads it).
-/// Calibrated on this machine's loopback path: a corked 2-byte datagram reads 832. Model:
-/// headers + payload + about 200 bytes of reserved headroom (hh_len, MAX_HEADER, alignment
-/// slack), rounded to a cache line (SKB_DATA_ALIGN), plus struct skb_shared_info (320) and
-/// struct sk_buff (256). Received datagrams carry their own truesize (`ipv4::skb`).
+/// Calibrated on this machine's loopback path: corked datagrams of 2, 1000, 2000, 3000, 3500
+/// and 6000 bytes read 832, 2304, 4352, 4352, 4352 and 8448. Model: headers + payload +
+/// about 200 bytes of reserved headroom (hh_len, MAX_HEADER, alignment slack), rounded to a
+/// cache line (SKB_DATA_ALIGN), plus struct skb_shared_info (320): that head is allocated
+/// by kmalloc_reserve from the small-head cache (576 bytes) or a kmalloc bucket (a power of
+/// two), and truesize counts the whole allocation plus struct sk_buff (256). Received
+/// datagrams carry their own truesize (`ipv4::skb`).
 pub(crate) fn corked_truesize(ip_header_len: usize, payload_len: usize) -> usize {
     const HEADROOM: usize = 200;
     const SHARED_INFO: usize = 320;
     const SK_BUFF: usize = 256;
+    /// SKB_SMALL_HEAD_CACHE_SIZE.
+    const SMALL_HEAD: usize = 576;
     let data = ip_header_len + crate::wire::udp::HEADER_LEN + payload_len + HEADROOM;
-    data.div_ceil(64) * 64 + SHARED_INFO + SK_BUFF
+    let head = data.div_ceil(64) * 64 + SHARED_INFO;
+    let allocated = if head <= SMALL_HEAD {
+        SMALL_HEAD
+    } else {
+        head.next_power_of_two()
+    };
+    allocated + SK_BUFF
 }

@@ -32,6 +32,8 @@ mod kind {
     pub const SACK_PERMITTED: u8 = 4;
     pub const SACK: u8 = 5;
     pub const TIMESTAMP: u8 = 8;
+    /// RFC 2385: TCP MD5 signature.
+    pub const MD5_SIGNATURE: u8 = 19;
     /// RFC 7413 2.1: TCP Fast Open cookie.
     pub const FAST_OPEN: u8 = 34;
     /// RFC 6994 experimental option; Fast Open's magic is 0xF989 (TCPOPT_FASTOPEN_MAGIC).
@@ -110,6 +112,10 @@ pub struct Options {
     pub sack_count: usize,
     /// TCP Fast Open (kind 34, or 254 with magic 0xF989), in SYNs and SYN-ACKs.
     pub fast_open: Option<FastOpenCookie>,
+    /// RFC 2385 MD5 signature (kind 19, length 18). Emitted first, as NOP NOP 19 18 and the
+    /// digest (tcp_options_write); the signer fills the digest in after emitting
+    /// (`tcp::md5sig`).
+    pub md5: Option<[u8; 16]>,
 }
 
 impl Options {
@@ -120,6 +126,9 @@ impl Options {
     /// tcp_options_write's layout and length (padded to 4 bytes).
     pub fn encoded_len(&self) -> usize {
         let mut len = 0;
+        if self.md5.is_some() {
+            len += 20;
+        }
         if self.mss.is_some() {
             len += 4;
         }
@@ -139,14 +148,18 @@ impl Options {
         len
     }
 
-    /// Writes the options in tcp_options_write's order: MSS; SACK_PERM+TS (or NOP NOP TS, or
-    /// NOP NOP SACK_PERM); NOP WSCALE; NOP NOP SACK blocks.
+    /// Writes the options in tcp_options_write's order: NOP NOP MD5; MSS; SACK_PERM+TS (or
+    /// NOP NOP TS, or NOP NOP SACK_PERM); NOP WSCALE; NOP NOP SACK blocks.
     fn emit(&self, out: &mut [u8]) {
         let mut at = 0;
         let mut put = |bytes: &[u8]| {
             out[at..at + bytes.len()].copy_from_slice(bytes);
             at += bytes.len();
         };
+        if let Some(digest) = self.md5 {
+            put(&[kind::NOP, kind::NOP, kind::MD5_SIGNATURE, 18]);
+            put(&digest);
+        }
         if let Some(mss) = self.mss {
             let [high, low] = mss.to_be_bytes();
             put(&[kind::MSS, 4, high, low]);
@@ -220,6 +233,11 @@ impl Options {
                     options.window_scale = Some(body[0].min(MAX_WINDOW_SCALE));
                 }
                 (kind::SACK_PERMITTED, 2) => options.sack_permitted = true,
+                (kind::MD5_SIGNATURE, 18) => {
+                    let mut digest = [0; 16];
+                    digest.copy_from_slice(body);
+                    options.md5 = Some(digest);
+                }
                 (kind::TIMESTAMP, 10) => {
                     let value = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
                     let echo = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
