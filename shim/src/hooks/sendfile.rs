@@ -7,14 +7,20 @@
 //!   each sent as `send` would (blocking unless the socket is O_NONBLOCK; EPIPE raises
 //!   SIGPIPE, as splice_to_socket sends without MSG_NOSIGNAL); the file position (or
 //!   `*offset`) advances by what the socket took.
-//! - sendfile from a shim socket (sock_splice_read): what one receive returns is written
-//!   to the output file; an `offset` is ESPIPE (a socket has no position).
+//! - sendfile from a shim socket: only into a pipe (splice_file_to_pipe; any other output
+//!   is EINVAL, as splice_direct_to_actor reads only regular files and block devices):
+//!   what one receive returns is written to the pipe, and only what the pipe took leaves
+//!   the socket (peeked, written, then discarded); an `offset` is ESPIPE (a socket has no
+//!   position). sendfile to a shim socket from anything but a regular file or block
+//!   device is EINVAL for the same reason.
 //! - splice pipe → shim socket: up to 64 KiB are read from the pipe and all of them sent
 //!   (a nonblocking socket may wait once the pipe was drained, so no byte is lost);
-//!   socket → pipe: one receive, written to the pipe. Offsets on the socket side are
+//!   socket → pipe: one receive's bytes, written to the pipe (what it did not take stays
+//!   in the socket). Offsets on the socket side are
 //!   ESPIPE; neither end a pipe is EINVAL, as do_splice answers.
 
 use libc::{c_int, c_uint, off64_t, off_t, size_t, ssize_t};
+use stack::socket::msg_flags::{MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
 use stack::Errno;
 
 use crate::fdtable::{self, SocketRef};
@@ -131,15 +137,19 @@ fn socket_to_fd(
         iov_base: buffer.as_mut_ptr() as *mut libc::c_void,
         iov_len: buffer.len(),
     };
-    // The stream copies into `local` itself (`data` is empty).
-    let received = stream::receive_stream(socket, &[local], 0, flags, |result, _| Ok(result.len))?;
+    // The bytes are peeked, written, and only what the output took is then taken from the
+    // socket: the kernel's splice leaves in the socket what the pipe or file did not take
+    // (a full nonblocking pipe, a failed write), and so must this copy.
+    let peeked = stream::receive_stream(socket, &[local], 0, flags | MSG_PEEK, |result, _| {
+        Ok(result.len)
+    })?;
     let mut written = 0usize;
-    while written < received {
+    while written < peeked {
         let n = unsafe {
             real::write(
                 out_fd,
-                buffer[written..received].as_ptr() as *const libc::c_void,
-                received - written,
+                buffer[written..peeked].as_ptr() as *const libc::c_void,
+                peeked - written,
             )
         };
         if n < 0 {
@@ -148,9 +158,26 @@ fn socket_to_fd(
             }
             break;
         }
+        if n == 0 {
+            break;
+        }
         written += n as usize;
     }
-    Ok(received)
+    if written == 0 {
+        return Ok(0);
+    }
+    // TCP's MSG_TRUNC discards: the written bytes leave the socket without another copy.
+    let discard = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: written,
+    };
+    stream::receive_stream(
+        socket,
+        &[discard],
+        0,
+        MSG_TRUNC | MSG_DONTWAIT,
+        |result, _| Ok(result.len),
+    )
 }
 
 fn sendfile_impl(
@@ -159,20 +186,36 @@ fn sendfile_impl(
     offset: Option<*mut off64_t>,
     count: size_t,
 ) -> Outcome<ssize_t> {
+    if let Some(socket) = fdtable::lookup_socket(in_fd) {
+        // do_sendfile: a socket has no FMODE_PREAD (ESPIPE with an offset); then only a pipe
+        // can take from it (splice_file_to_pipe): any other output goes through
+        // splice_direct_to_actor, which reads regular files and block devices alone.
+        if offset.is_some() {
+            return Outcome::Done(Err(Errno::ESPIPE));
+        }
+        return Outcome::Done(match file_type(out_fd) {
+            Err(error) => Err(error),
+            Ok(libc::S_IFIFO) => socket_to_fd(&socket, out_fd, count, 0).map(|n| n as ssize_t),
+            Ok(_) => Err(Errno::EINVAL),
+        });
+    }
     if let Some(socket) = fdtable::lookup_socket(out_fd) {
         if !stream::is_stream(&socket) {
             // A datagram socket takes one datagram per splice step; not emulated.
             return Outcome::Done(Err(Errno::EINVAL));
         }
+        // splice_direct_to_actor: the input must be a regular file or a block device (a
+        // pipe without an offset is EINVAL; with one, pread's ESPIPE answers first).
+        if offset.is_none() {
+            match file_type(in_fd) {
+                Err(error) => return Outcome::Done(Err(error)),
+                Ok(libc::S_IFREG | libc::S_IFBLK) => {}
+                Ok(_) => return Outcome::Done(Err(Errno::EINVAL)),
+            }
+        }
         return Outcome::Done(
             sendfile_to_socket(&socket, in_fd, offset, count).map(|n| n as ssize_t),
         );
-    }
-    if let Some(socket) = fdtable::lookup_socket(in_fd) {
-        if offset.is_some() {
-            return Outcome::Done(Err(Errno::ESPIPE));
-        }
-        return Outcome::Done(socket_to_fd(&socket, out_fd, count, 0).map(|n| n as ssize_t));
     }
     Outcome::Real
 }
@@ -198,6 +241,18 @@ fn pipe_readable(fd: c_int) -> bool {
     };
     // SAFETY: one pollfd; the real poll (ours would also work: the pipe is a kernel fd).
     unsafe { real::poll(&mut pollfd, 1, 0) > 0 }
+}
+
+/// The S_IFMT bits of an open descriptor (EBADF for none).
+fn file_type(fd: c_int) -> Result<libc::mode_t, Errno> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes one struct stat.
+    let result = unsafe { libc::syscall(libc::SYS_fstat, fd, stat.as_mut_ptr()) };
+    if result != 0 {
+        return Err(last_errno());
+    }
+    // SAFETY: filled on success.
+    Ok(unsafe { stat.assume_init() }.st_mode & libc::S_IFMT)
 }
 
 fn is_pipe(fd: c_int) -> bool {
