@@ -7,12 +7,13 @@
 mod tcp_harness;
 
 mod tcp_fastopen {
+    use super::tcp_harness::fastopen::*;
     use super::tcp_harness::*;
     use core::net::{Ipv4Addr, SocketAddrV4};
     use stack::socket::msg_flags::{MSG_DONTWAIT, MSG_FASTOPEN};
     use stack::socket::poll_bits::*;
     use stack::socket::{SendArgs, SocketId};
-    use stack::wire::tcp::{FastOpenCookie, Repr};
+    use stack::wire::tcp::FastOpenCookie;
     use stack::{Errno, Sysctls};
 
     const SOL_TCP: i32 = 6;
@@ -28,76 +29,11 @@ mod tcp_fastopen {
         0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee,
         0xff,
     ];
-    const SERVER_PORT: u16 = 7070;
 
     fn script_with_fastopen(mode: u32) -> Script {
         let mut sysctls = Sysctls::default();
         sysctls.tcp.fastopen = mode;
         Script::with_sysctls(sysctls)
-    }
-
-    /// What the stack sent, with each segment's Fast Open option.
-    fn sent_with_cookies(script: &mut Script) -> Vec<(Sent, Option<FastOpenCookie>)> {
-        script
-            .tcp
-            .take_queued()
-            .iter()
-            .map(|segment| {
-                let repr = Repr::parse(&segment.bytes, segment.src, segment.dst, false).unwrap();
-                (Sent::parse(segment), repr.options.fast_open)
-            })
-            .collect()
-    }
-
-    fn one_with_cookie(script: &mut Script) -> (Sent, Option<FastOpenCookie>) {
-        let mut sent = sent_with_cookies(script);
-        assert_eq!(sent.len(), 1, "{sent:#?}");
-        sent.remove(0)
-    }
-
-    fn fast_open_send(
-        script: &mut Script,
-        id: SocketId,
-        data: &[u8],
-        flags: i32,
-    ) -> Result<usize, Errno> {
-        let addr = sockaddr(SocketAddrV4::new(PEER, SERVER_PORT));
-        let now = script.now;
-        script.tcp.send_or_fast_open(
-            now,
-            &script.net,
-            id,
-            SendArgs {
-                data,
-                dest: Some(&addr),
-                control: &[],
-                flags,
-            },
-        )
-    }
-
-    /// SEGMENT with a Fast Open option carrying COOKIE (empty: a request) and two NOPs after
-    /// it, as Linux lays it out; None leaves it without one.
-    fn with_cookie_option(mut segment: PeerSegment, cookie: Option<&[u8]>) -> PeerSegment {
-        if let Some(cookie) = cookie {
-            segment
-                .options
-                .extend_from_slice(&[34, 2 + cookie.len() as u8]);
-            segment.options.extend_from_slice(cookie);
-            segment.options.extend_from_slice(&[1, 1]);
-        }
-        segment
-    }
-
-    /// The server's SYN-ACK to the client's SYN: sequence SEQ, acknowledging the SYN and
-    /// ACKED - 1 bytes of its data, Linux's SYN-ACK options echoing TSECR, plus a Fast Open
-    /// option (None: a request's answer without one).
-    fn synack(syn: &Sent, seq: u32, acked: u32, tsecr: u32, cookie: Option<&[u8]>) -> PeerSegment {
-        let segment = PeerSegment::new(SYN | ACK, seq, syn.seq.wrapping_add(acked))
-            .coming_from(SERVER_PORT)
-            .addressed_to(syn.source_port)
-            .linux_syn_options(900, tsecr);
-        with_cookie_option(segment, cookie)
     }
 
     fn client_fail(info: &[u8]) -> u8 {

@@ -9,14 +9,13 @@
 mod tcp_harness;
 
 mod tcp_fastopen_blackhole {
+    use super::tcp_harness::fastopen::*;
     use super::tcp_harness::*;
-    use core::net::SocketAddrV4;
     use stack::socket::msg_flags::{MSG_DONTWAIT, MSG_FASTOPEN};
-    use stack::socket::{SendArgs, SocketId};
-    use stack::wire::tcp::{FastOpenCookie, Repr};
+    use stack::socket::SocketId;
+    use stack::wire::tcp::FastOpenCookie;
     use stack::{Errno, Sysctls};
 
-    const SERVER_PORT: u16 = 7070;
     const COOKIE: [u8; 8] = [0x96, 0xea, 0x8f, 0x53, 0xbb, 0x3e, 0x40, 0xc9];
     const TIMEOUT_SECS: u32 = 60;
 
@@ -27,65 +26,18 @@ mod tcp_fastopen_blackhole {
         Script::with_sysctls(sysctls)
     }
 
-    fn sent_with_cookies(script: &mut Script) -> Vec<(Sent, Option<FastOpenCookie>)> {
-        script
-            .tcp
-            .take_queued()
-            .iter()
-            .map(|segment| {
-                let repr = Repr::parse(&segment.bytes, segment.src, segment.dst, false).unwrap();
-                (Sent::parse(segment), repr.options.fast_open)
-            })
-            .collect()
-    }
-
-    fn one_with_cookie(script: &mut Script) -> (Sent, Option<FastOpenCookie>) {
-        let mut sent = sent_with_cookies(script);
-        assert_eq!(sent.len(), 1, "{sent:#?}");
-        sent.remove(0)
-    }
-
-    fn fast_open_send(script: &mut Script, id: SocketId, data: &[u8]) -> Result<usize, Errno> {
-        let addr = sockaddr(SocketAddrV4::new(PEER, SERVER_PORT));
-        let now = script.now;
-        script.tcp.send_or_fast_open(
-            now,
-            &script.net,
-            id,
-            SendArgs {
-                data,
-                dest: Some(&addr),
-                control: &[],
-                flags: MSG_FASTOPEN | MSG_DONTWAIT,
-            },
-        )
-    }
-
-    fn synack(syn: &Sent, seq: u32, acked: u32, cookie: Option<&[u8]>) -> PeerSegment {
-        let tsecr = syn.timestamps.map_or(0, |(tsval, _)| tsval);
-        let mut segment = PeerSegment::new(SYN | ACK, seq, syn.seq.wrapping_add(acked))
-            .coming_from(SERVER_PORT)
-            .addressed_to(syn.source_port)
-            .linux_syn_options(900, tsecr);
-        if let Some(cookie) = cookie {
-            segment
-                .options
-                .extend_from_slice(&[34, 2 + cookie.len() as u8]);
-            segment.options.extend_from_slice(cookie);
-            segment.options.extend_from_slice(&[1, 1]);
-        }
-        segment
-    }
-
     /// A first connection asks for the cookie and gets it (the cache keeps it). It stays
     /// open and idle: closing it would leave a FIN unacknowledged, whose timeouts count
     /// too (its SYN carried the cookie request).
     fn learn_cookie(script: &mut Script) {
         let id = script.socket();
-        assert_eq!(fast_open_send(script, id, b"x"), Err(Errno::EINPROGRESS));
+        assert_eq!(
+            fast_open_send(script, id, b"x", MSG_FASTOPEN | MSG_DONTWAIT),
+            Err(Errno::EINPROGRESS)
+        );
         let (syn, cookie) = one_with_cookie(script);
         assert_eq!(cookie, Some(FastOpenCookie::REQUEST));
-        script.deliver(&synack(&syn, 5000, 1, Some(&COOKIE)));
+        script.deliver(&synack_echoing(&syn, 5000, 1, Some(&COOKIE)));
         script.sent();
     }
 
@@ -93,11 +45,14 @@ mod tcp_fastopen_blackhole {
     /// next sequence number, the peer's next sequence number).
     fn fast_open_connection(script: &mut Script) -> (SocketId, u32, u32) {
         let id = script.socket();
-        assert_eq!(fast_open_send(script, id, b"hello"), Ok(5));
+        assert_eq!(
+            fast_open_send(script, id, b"hello", MSG_FASTOPEN | MSG_DONTWAIT),
+            Ok(5)
+        );
         let (syn, cookie) = one_with_cookie(script);
         assert_eq!(syn.payload, b"hello");
         assert_eq!(cookie.map(|c| c.value().to_vec()), Some(COOKIE.to_vec()));
-        script.deliver(&synack(&syn, 7000, 6, None));
+        script.deliver(&synack_echoing(&syn, 7000, 6, None));
         assert!(script.sent_one().is(ACK));
         (id, syn.seq.wrapping_add(6), 7001)
     }
@@ -122,7 +77,7 @@ mod tcp_fastopen_blackhole {
     fn next_syn_uses_fast_open(script: &mut Script) -> bool {
         script.sent();
         let id = script.socket();
-        let answer = fast_open_send(script, id, b"again");
+        let answer = fast_open_send(script, id, b"again", MSG_FASTOPEN | MSG_DONTWAIT);
         let (syn, cookie) = one_with_cookie(script);
         let used = answer == Ok(5);
         assert_eq!(used, syn.payload == b"again");
@@ -221,7 +176,10 @@ mod tcp_fastopen_blackhole {
         let mut script = script_with_blackhole_timeout(TIMEOUT_SECS);
         learn_cookie(&mut script);
         let id = script.socket();
-        assert_eq!(fast_open_send(&mut script, id, b"hello"), Ok(5));
+        assert_eq!(
+            fast_open_send(&mut script, id, b"hello", MSG_FASTOPEN | MSG_DONTWAIT),
+            Ok(5)
+        );
         script.sent();
         let mut timeouts_at_pause = None;
         for _ in 0..1000 {

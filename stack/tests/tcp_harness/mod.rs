@@ -14,7 +14,9 @@ use stack::wire::checksum;
 use stack::wire::tcp::{flags, Repr};
 use stack::{Credentials, Instant, InterfaceConfig, RxMeta, StackConfig, Sysctls};
 
+pub mod fastopen;
 pub mod link;
+pub mod packetdrill;
 
 pub const OURS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 pub const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
